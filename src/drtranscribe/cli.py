@@ -1,0 +1,181 @@
+"""``drtranscribe``: serve | transcribe FILE | stream FILE --url ws://... | extract FILE."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from drtranscribe.app import create_app
+    from drtranscribe.config import Settings
+
+    settings = Settings()  # PORT (Cloud Run) is honoured by Settings itself
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        ws_max_size=settings.limits.max_frame_bytes * 4,
+        log_config=None,
+        proxy_headers=True,
+        ws_ping_interval=30.0,
+        ws_ping_timeout=30.0,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from drtranscribe.audio.file import load_audio_file
+    from drtranscribe.config import Settings
+    from drtranscribe.inprocess import transcribe_in_process
+    from drtranscribe.logging import configure_logging
+
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    configure_logging(level="WARNING", fmt="console" if sys.stderr.isatty() else "json")
+    audio = load_audio_file(Path(args.file))
+    final = asyncio.run(
+        transcribe_in_process(
+            settings, audio, chunk_seconds=args.chunk_seconds, progress=sys.stderr.isatty()
+        )
+    )
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "session_id": final.session_id,
+                    "transcript": [s.model_dump(mode="json") for s in final.transcript],
+                    "note": final.note.model_dump(mode="json"),
+                    "audio": final.audio.model_dump(mode="json") if final.audio else None,
+                }
+            )
+        )
+    else:
+        from drtranscribe.render import render_note
+
+        for seg in final.transcript:
+            print(f"[{seg.start:7.1f}-{seg.end:7.1f}] {seg.text}")
+        print()
+        print(render_note(final.note))
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from drtranscribe.audio.file import load_audio_file
+    from drtranscribe.client import ClientEvent, stream_audio
+
+    audio = load_audio_file(Path(args.file))
+
+    def show(event: ClientEvent) -> None:
+        if args.json:
+            print(
+                json.dumps({"t": event.t, "direction": event.direction, "message": event.message}),
+                flush=True,
+            )
+            return
+        m = event.message
+        if event.direction == "out":
+            print(f"{event.t:8.2f}s → chunk {m['chunk']} ({m['duration_s']:.1f} s)", flush=True)
+            return
+        kind = m.get("type")
+        if kind == "transcript":
+            seg = m["segment"]
+            flag = "final" if seg["final"] else "interim"
+            print(f"{event.t:8.2f}s ← {seg['id']} [{flag}] {seg['text']}", flush=True)
+        elif kind == "note":
+            paths = ", ".join(sorted({op["path"] for op in m["patch"]}))
+            print(f"{event.t:8.2f}s ← note v{m['version']}: {paths}", flush=True)
+        elif kind == "error":
+            print(f"{event.t:8.2f}s ← error {m['code']}: {m['message']}", flush=True)
+        elif kind == "final":
+            print(
+                f"{event.t:8.2f}s ← final ({len(m['transcript'])} segments, audio {m['audio']})",
+                flush=True,
+            )
+        else:
+            print(f"{event.t:8.2f}s ← {kind} {json.dumps(m)}", flush=True)
+
+    async def run() -> None:
+        async for _ in stream_audio(
+            args.url,
+            audio,
+            chunk_seconds=args.chunk_seconds,
+            realtime=not args.fast,
+            on_event=show,
+        ):
+            pass
+
+    asyncio.run(run())
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from drtranscribe.extraction.transcript_file import extract_file
+    from drtranscribe.render import render_note
+
+    note = extract_file(Path(args.file))
+    if args.json:
+        print(note.model_dump_json(indent=2))
+    else:
+        print(render_note(note))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="drtranscribe", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the service (honours PORT)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=_serve)
+
+    tr = sub.add_parser("transcribe", help="run the session pipeline in-process on an audio file")
+    tr.add_argument("file")
+    tr.add_argument("--json", action="store_true", help="print one JSON object")
+    tr.add_argument("--chunk-seconds", type=float, default=5.0)
+    tr.add_argument("--data-dir", type=Path)
+    tr.set_defaults(func=_transcribe)
+
+    st = sub.add_parser("stream", help="stream an audio file to a running server")
+    st.add_argument("file")
+    st.add_argument("--url", default="ws://127.0.0.1:8000/v1/stream")
+    st.add_argument("--fast", action="store_true", help="send as fast as acked, not in real time")
+    st.add_argument("--json", action="store_true", help="one JSON line per event")
+    st.add_argument("--chunk-seconds", type=float, default=5.0)
+    st.set_defaults(func=_stream)
+
+    ex = sub.add_parser("extract", help="run the note extractor on a transcript file")
+    ex.add_argument("file")
+    ex.add_argument("--json", action="store_true")
+    ex.set_defaults(func=_extract)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from drtranscribe.errors import DrTranscribeError, ProtocolError
+
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except ProtocolError as exc:
+        print(f"drtranscribe: error: {exc.message} ({exc.code})", file=sys.stderr)
+        return 2
+    except (DrTranscribeError, OSError) as exc:
+        print(f"drtranscribe: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

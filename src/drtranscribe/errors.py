@@ -1,0 +1,106 @@
+"""The exception tree of drTranscribe.
+
+::
+
+    DrTranscribeError
+    ├── ConfigError                  settings that cannot work (missing model, bad chain)
+    ├── ProtocolError(code)          a client broke the WebSocket protocol; code is stable
+    │   └── AudioError(code)         a chunk that cannot be decoded or breaks the limits
+    ├── SessionError(code)           unknown / finished session
+    ├── StateStoreError              the session store (Redis) did not answer
+    └── ProviderError(provider, retryable, category)
+        ├── ProviderTimeout          no answer within the deadline (retryable)
+        ├── ProviderConnectionError  could not reach the provider (retryable)
+        ├── ProviderStatusError      an HTTP status; 4xx is permanent except 408 and 429
+        └── ProviderInvalidResponse  an answer that does not validate (retryable)
+    AllProvidersFailed               every provider of a chain failed; names each one
+
+Lower-layer exceptions are mapped once, at the edge where they arise (``raise ... from``).
+Messages never carry transcript text, note content or provider error bodies, which
+may echo patient data.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+ErrorCategory = Literal["timeout", "connection", "status", "invalid_response", "internal"]
+
+
+class DrTranscribeError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(DrTranscribeError):
+    """Settings that cannot work."""
+
+
+class ProtocolError(DrTranscribeError):
+    """The client broke the protocol. ``code`` is stable and documented in docs/protocol.md."""
+
+    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
+class AudioError(ProtocolError):
+    """A chunk that cannot be decoded, or one that breaks a limit."""
+
+
+class SessionError(DrTranscribeError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class StateStoreError(DrTranscribeError):
+    """The session store did not answer in time."""
+
+
+class ProviderError(DrTranscribeError):
+    """A provider call failed."""
+
+    category: ErrorCategory = "internal"
+
+    def __init__(self, provider: str, *, retryable: bool = True, detail: str = "") -> None:
+        super().__init__(f"{provider}: {self.category}{': ' + detail if detail else ''}")
+        self.provider = provider
+        self.retryable = retryable
+        self.detail = detail
+
+
+class ProviderTimeout(ProviderError):
+    category: ErrorCategory = "timeout"
+
+
+class ProviderConnectionError(ProviderError):
+    category: ErrorCategory = "connection"
+
+
+class ProviderStatusError(ProviderError):
+    category: ErrorCategory = "status"
+
+    def __init__(self, provider: str, status: int) -> None:
+        retryable = status >= 500 or status in (408, 429)
+        super().__init__(provider, retryable=retryable, detail=f"HTTP {status}")
+        self.status = status
+
+
+class ProviderInvalidResponse(ProviderError):
+    category: ErrorCategory = "invalid_response"
+
+
+class AllProvidersFailed(DrTranscribeError):
+    """Every provider of a chain failed."""
+
+    def __init__(self, errors: list[ProviderError]) -> None:
+        names = ", ".join(f"{e.provider} ({e.category})" for e in errors) or "no provider"
+        super().__init__(f"all providers failed: {names}")
+        self.errors = errors
+
+    @property
+    def retryable(self) -> bool:
+        return any(e.retryable for e in self.errors)

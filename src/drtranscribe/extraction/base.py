@@ -1,0 +1,70 @@
+"""The extractor port: turn transcript segments into an updated clinical note.
+
+A concrete extractor implements ``_extract_impl``; the public ``extract`` owns the
+deadline, the error mapping and the canonical log line, so every provider behaves
+the same way at the edge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from drtranscribe.errors import ProviderError, ProviderTimeout
+from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.transcript import Segment
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ExtractionRequest:
+    """What an extractor gets for one note update.
+
+    ``segments`` is the whole transcript so far, in order; ``changed`` names the
+    segments that are new or were revised since the previous update. An extractor
+    that pays per token (an LLM) sends only the changed ones plus some context; a
+    local one may re-read everything.
+    """
+
+    note: ClinicalNote
+    segments: Sequence[Segment]
+    changed: frozenset[str] = field(default_factory=frozenset)
+
+
+class Extractor(ABC):
+    """Base class of every note extractor."""
+
+    name: str = "extractor"
+
+    def __init__(self, *, timeout_s: float = 30.0) -> None:
+        self.timeout_s = timeout_s
+
+    async def extract(self, request: ExtractionRequest) -> ClinicalNote:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                note = await self._extract_impl(request)
+        except TimeoutError as exc:
+            raise ProviderTimeout(self.name) from exc
+        except ProviderError:
+            log.warning("extract.failed", provider=self.name)
+            raise
+        log.info(
+            "extract.done",
+            provider=self.name,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            segments_changed=len(request.changed),
+        )
+        return note
+
+    @abstractmethod
+    async def _extract_impl(self, request: ExtractionRequest) -> ClinicalNote: ...
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (connections, threads)."""

@@ -1,0 +1,1 @@
+"""Rules of the local clinical extractor (see parse.py and merge.py)."""

@@ -1,0 +1,230 @@
+"""WebSocket protocol v1: every message as a pydantic model.
+
+Client → server: a ``start`` text message, then binary frames (one audio chunk each,
+numbered by the server from 0 in arrival order), then ``stop``.
+Server → client: ``session``, ``ack``, ``transcript``, ``note``, ``error``, ``final``.
+
+The JSON Schemas in docs/protocol.md are generated from these models
+(``python -m drtranscribe.protocol``) and a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
+
+from drtranscribe.errors import ProtocolError
+from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.transcript import Segment
+
+PROTOCOL_VERSION = 1
+
+#: Every error code the server sends, with what it means. docs/protocol.md lists them.
+ERROR_CODES: dict[str, str] = {
+    "invalid_json": "A text frame that is not valid UTF-8 JSON, or not a JSON object.",
+    "unknown_message_type": "A message whose `type` the server does not know.",
+    "invalid_message": "A known message type with missing or invalid fields.",
+    "protocol_order": "A message that is not allowed now (audio before `start`, a second `start`, "
+    "anything after `stop`).",
+    "frame_too_large": "A frame larger than the announced `max_frame_bytes` (or `max_text_bytes`).",
+    "audio_undecodable": "A binary frame that is not audio in the declared format.",
+    "audio_format_mismatch": "A WAV chunk whose sample rate, channels or sample format differs "
+    "from the session's.",
+    "chunk_too_long": "A chunk longer than the announced `max_chunk_seconds`.",
+    "backpressure": "Too many chunks are waiting for transcription; resend this one later.",
+    "transcription_failed": "Every speech-to-text provider failed for a chunk. Its audio is stored "
+    "and will be reprocessed; nothing is lost.",
+    "extraction_failed": "A note update failed; the next update will include its segments.",
+    "store_unavailable": "Session state could not be stored; the chunk was not acked, resend it.",
+    "internal_error": "An unexpected server error; the session's stored data is intact.",
+}
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- client → server
+
+
+class AudioFormat(_Message):
+    """How the binary frames of a session are encoded."""
+
+    encoding: Literal["wav", "pcm_s16le"] = Field(
+        description="`wav`: each frame is a complete WAV file (PCM 8/16/24/32-bit or float). "
+        "`pcm_s16le`: each frame is raw signed 16-bit little-endian PCM, interleaved."
+    )
+    sample_rate: int | None = Field(
+        default=None, ge=8000, le=192000, description="Required for pcm_s16le."
+    )
+    channels: int | None = Field(default=None, ge=1, le=8, description="Required for pcm_s16le.")
+
+    @model_validator(mode="after")
+    def _pcm_needs_layout(self) -> AudioFormat:
+        if self.encoding == "pcm_s16le" and (self.sample_rate is None or self.channels is None):
+            raise ValueError("pcm_s16le needs sample_rate and channels")
+        return self
+
+
+class StartMessage(_Message):
+    type: Literal["start"]
+    protocol: Literal[1] = 1
+    audio: AudioFormat
+    language: str = Field(default="en", min_length=2, max_length=16)
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Opaque client metadata (e.g. encounter id); stored, never logged.",
+    )
+
+
+class StopMessage(_Message):
+    type: Literal["stop"]
+
+
+ClientMessage = Annotated[StartMessage | StopMessage, Field(discriminator="type")]
+_client_adapter: TypeAdapter[StartMessage | StopMessage] = TypeAdapter(ClientMessage)
+
+
+def parse_client_message(raw: str | bytes) -> StartMessage | StopMessage:
+    """Decode one text frame, raising :class:`ProtocolError` with a documented code."""
+    try:
+        data: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ProtocolError("invalid_json", "text frame is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_json", "a message must be a JSON object")
+    kind = data.get("type")
+    if kind not in ("start", "stop"):
+        raise ProtocolError(
+            "unknown_message_type",
+            f"unknown message type {str(kind)[:32]!r}; expected start or stop",
+        )
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "message" for e in exc.errors())
+        raise ProtocolError("invalid_message", f"invalid {kind} message: check {fields}") from exc
+
+
+# --------------------------------------------------------------------------- server → client
+
+
+class Limits(_Message):
+    max_frame_bytes: int
+    max_text_bytes: int
+    max_chunk_seconds: float
+    max_pending_chunks: int
+
+
+class SessionMessage(_Message):
+    type: Literal["session"] = "session"
+    protocol: int = PROTOCOL_VERSION
+    session_id: str
+    next_seq: int = Field(description="Sequence number the server will give the next chunk.")
+    limits: Limits
+
+
+class AckMessage(_Message):
+    """Sent once a chunk's audio and its state are stored; the client may then drop it."""
+
+    type: Literal["ack"] = "ack"
+    seq: int
+
+
+class TranscriptMessage(_Message):
+    type: Literal["transcript"] = "transcript"
+    segment: Segment
+
+
+class PatchOperation(_Message):
+    """One RFC 6902 operation, plus ``evidence`` (RFC 6902 §4 lets members it does not define
+    be carried and ignored by generic JSON Patch libraries)."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: str
+    value: Any = None
+    from_: str | None = Field(default=None, alias="from")
+    evidence: list[str] = Field(
+        default_factory=list, description="Ids of the transcript segments this change rests on."
+    )
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class NoteMessage(_Message):
+    type: Literal["note"] = "note"
+    version: int = Field(description="Note version after applying `patch` to version - 1.")
+    patch: list[PatchOperation]
+
+    @field_serializer("patch")
+    def _ops_as_sent(self, patch: list[PatchOperation]) -> list[dict[str, Any]]:
+        # ``value`` may legitimately be null; only fields that were set are sent.
+        return [op.model_dump(by_alias=True, exclude_unset=True) for op in patch]
+
+
+class ErrorMessage(_Message):
+    type: Literal["error"] = "error"
+    code: str = Field(description="Stable code; see the table in docs/protocol.md.")
+    message: str
+    retryable: bool = False
+    seq: int | None = Field(default=None, description="The chunk concerned, if any.")
+
+
+class AudioLocation(_Message):
+    uri: str
+    duration_s: float
+    sample_rate: int
+    channels: int
+
+
+class FinalMessage(_Message):
+    type: Literal["final"] = "final"
+    session_id: str
+    note_version: int
+    note: ClinicalNote
+    transcript: list[Segment]
+    audio: AudioLocation | None
+
+
+ServerMessage = Annotated[
+    SessionMessage | AckMessage | TranscriptMessage | NoteMessage | ErrorMessage | FinalMessage,
+    Field(discriminator="type"),
+]
+server_adapter: TypeAdapter[
+    SessionMessage | AckMessage | TranscriptMessage | NoteMessage | ErrorMessage | FinalMessage
+] = TypeAdapter(ServerMessage)
+
+CLIENT_MESSAGES: dict[str, type[BaseModel]] = {"start": StartMessage, "stop": StopMessage}
+SERVER_MESSAGES: dict[str, type[BaseModel]] = {
+    "session": SessionMessage,
+    "ack": AckMessage,
+    "transcript": TranscriptMessage,
+    "note": NoteMessage,
+    "error": ErrorMessage,
+    "final": FinalMessage,
+}
+
+
+def dump(message: BaseModel) -> str:
+    return message.model_dump_json(by_alias=True, exclude_none=False)
+
+
+def message_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schema of every message, keyed ``client.<type>`` / ``server.<type>``."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind, model in CLIENT_MESSAGES.items():
+        out[f"client.{kind}"] = model.model_json_schema(by_alias=True)
+    for kind, model in SERVER_MESSAGES.items():
+        out[f"server.{kind}"] = model.model_json_schema(by_alias=True)
+    return out

@@ -1,0 +1,25 @@
+"""The clinical note as plain text, for terminals."""
+
+from __future__ import annotations
+
+from drtranscribe.extraction.note import ClinicalNote, NoteItem
+
+
+def _line(item: NoteItem) -> str:
+    data = item.model_dump(exclude={"id", "evidence", "speaker"}, exclude_defaults=True)
+    main = next(iter(data.values()), "") if data else ""
+    rest = [f"{k}: {v}" for k, v in list(data.items())[1:]]
+    return f"  - {main}" + (f" ({'; '.join(str(r) for r in rest)})" if rest else "")
+
+
+def render_note(note: ClinicalNote) -> str:
+    lines: list[str] = []
+    for field in ClinicalNote.model_fields:
+        value = getattr(note, field)
+        title = field.replace("_", " ").capitalize()
+        if value is None or value == []:
+            continue
+        lines.append(f"{title}:")
+        items = value if isinstance(value, list) else [value]
+        lines += [_line(i) for i in items]
+    return "\n".join(lines) if lines else "(empty note)"

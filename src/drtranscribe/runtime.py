@@ -1,0 +1,58 @@
+"""Build the adapters a process needs from ``Settings``, and close them again.
+
+The app's lifespan and the in-process CLI (``drtranscribe transcribe``) both use this,
+so the offline default and production differ only in the adapters chosen here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import structlog
+
+from drtranscribe.config import Settings
+from drtranscribe.extraction.registry import build_extractors
+from drtranscribe.resilience.chain import FallbackChain
+from drtranscribe.session.services import SessionServices
+from drtranscribe.state.embedded import EmbeddedRedis
+from drtranscribe.state.store import SessionStore, connect
+from drtranscribe.storage.local import LocalAudioStore
+from drtranscribe.transcription.registry import build_stt
+
+log = structlog.get_logger(__name__)
+
+
+@asynccontextmanager
+async def services_for(settings: Settings) -> AsyncIterator[SessionServices]:
+    async with AsyncExitStack() as stack:
+        redis_url = settings.redis_url
+        if redis_url is None:
+            embedded = EmbeddedRedis(settings.data_dir / "redis")
+            await embedded.start()
+            stack.push_async_callback(embedded.stop)
+            redis_url = embedded.url
+            log.info("redis.embedded", data_dir=str(settings.data_dir))
+        store = SessionStore(
+            connect(redis_url, socket_timeout_s=settings.redis_socket_timeout_s),
+            ttl_s=settings.session_ttl_s,
+        )
+        stack.push_async_callback(store.aclose)
+        audio = LocalAudioStore(settings.data_dir / "audio")
+        stack.push_async_callback(audio.aclose)
+
+        stt = build_stt(settings)
+        for provider in stt:
+            stack.push_async_callback(provider.aclose)
+            await provider.start()
+        extractors = build_extractors(settings)
+        for extractor in extractors:
+            stack.push_async_callback(extractor.aclose)
+
+        yield SessionServices(
+            settings=settings,
+            store=store,
+            audio=audio,
+            stt=FallbackChain(stt, kind="stt"),
+            extraction=FallbackChain(extractors, kind="extraction"),
+        )

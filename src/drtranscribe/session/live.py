@@ -1,0 +1,470 @@
+"""One consultation, live: receive → store → ack → transcribe → segment → note → final.
+
+The WebSocket endpoint (or the in-process CLI) feeds chunks in and receives server
+messages through an ``emit`` callback; this module knows nothing about frames.
+
+Three tasks per session keep the live path short:
+
+* the chunk worker transcribes chunks one by one in arrival order (interim results),
+  so transcript events keep chunk order;
+* the final worker re-transcribes closed windows (see :mod:`.window`), in order, at a
+  lower priority than any interim decode;
+* the note worker coalesces: while an extraction runs, newer segments wait and go
+  together into the next one, so a slow extractor never builds a queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import structlog
+from pydantic import BaseModel
+
+from drtranscribe.audio.decode import decode_chunk
+from drtranscribe.audio.pcm import PcmAudio, resample_mono
+from drtranscribe.audio.wav import encode_wav
+from drtranscribe.errors import AllProvidersFailed, AudioError, ProtocolError, StateStoreError
+from drtranscribe.extraction.base import ExtractionRequest, Extractor
+from drtranscribe.extraction.diff import note_patch
+from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.protocol import (
+    AckMessage,
+    AudioFormat,
+    AudioLocation,
+    ErrorMessage,
+    FinalMessage,
+    Limits,
+    NoteMessage,
+    SessionMessage,
+    StartMessage,
+    TranscriptMessage,
+)
+from drtranscribe.session.services import SessionServices
+from drtranscribe.session.window import Window, should_close
+from drtranscribe.state.store import ChunkRecord
+from drtranscribe.storage.base import final_key
+from drtranscribe.transcript import Segment
+from drtranscribe.transcription.base import (
+    Priority,
+    SpeechToText,
+    TranscriptionRequest,
+    TranscriptionResult,
+)
+
+log = structlog.get_logger(__name__)
+
+Emit = Callable[[BaseModel], Awaitable[None]]
+
+
+def new_session_id() -> str:
+    return "s_" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+
+
+class LiveSession:
+    def __init__(
+        self,
+        services: SessionServices,
+        session_id: str,
+        audio_format: AudioFormat,
+        language: str,
+        emit: Emit,
+    ) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.session_id = session_id
+        self.audio_format = audio_format
+        self.language = language
+        self._emit = emit
+        self.log = log.bind(session_id=session_id)
+
+        self.next_seq = 0
+        self.elapsed_s = 0.0
+        self.layout: tuple[int, int] | None = None  # (sample_rate, channels)
+        self.segments: dict[str, Segment] = {}
+        self.note = ClinicalNote()
+        self.note_version = 0
+        self._extracted: dict[str, str] = {}  # segment id -> text the note reflects
+        self._window: Window | None = None
+
+        self._chunks: asyncio.Queue[tuple[int, PcmAudio, float, float]] = asyncio.Queue()
+        self._finals: asyncio.Queue[Window] = asyncio.Queue()
+        self._note_dirty = asyncio.Event()
+        self._note_idle = asyncio.Condition()
+        self._marked = 0  # note updates asked for
+        self._applied = 0  # note updates done (up to the mark seen at their start)
+        self._pending = 0  # chunks stored but not transcribed
+        self._room = asyncio.Condition()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def start(
+        cls, services: SessionServices, message: StartMessage, emit: Emit
+    ) -> LiveSession:
+        session = cls(services, new_session_id(), message.audio, message.language, emit)
+        await services.store.create(
+            session.session_id,
+            {
+                "status": "active",
+                "encoding": message.audio.encoding,
+                "language": message.language,
+                "next_seq": 0,
+                "elapsed_s": 0.0,
+            },
+            message.metadata,
+        )
+        session._spawn()
+        limits = services.settings.limits
+        await emit(
+            SessionMessage(
+                session_id=session.session_id,
+                next_seq=0,
+                limits=Limits(
+                    max_frame_bytes=limits.max_frame_bytes,
+                    max_text_bytes=limits.max_text_bytes,
+                    max_chunk_seconds=limits.max_chunk_seconds,
+                    max_pending_chunks=limits.max_pending_chunks,
+                ),
+            )
+        )
+        session.log.info("session.started", encoding=message.audio.encoding)
+        return session
+
+    def _spawn(self) -> None:
+        for name, coro in (
+            ("chunks", self._chunk_worker()),
+            ("finals", self._final_worker()),
+            ("note", self._note_worker()),
+        ):
+            self._tasks.append(asyncio.create_task(coro, name=f"{self.session_id}:{name}"))
+
+    async def abort(self) -> None:
+        """The client went away: stop working, keep everything stored (resumable)."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self.log.info("session.detached", next_seq=self.next_seq)
+
+    # ------------------------------------------------------------------ input
+
+    async def accept_chunk(self, data: bytes) -> int:
+        """Decode, store and ack one chunk; queue it for transcription. Returns its seq.
+
+        Raises :class:`ProtocolError` (nothing stored, nothing acked) for bad audio or
+        back-pressure, and :class:`StateStoreError` when storage failed (not acked).
+        """
+        if self._stopping:
+            raise ProtocolError("protocol_order", "audio after stop")
+        arrived = time.monotonic()
+        limits = self.settings.limits
+        if len(data) > limits.max_frame_bytes:
+            raise AudioError(
+                "frame_too_large",
+                f"frame of {len(data)} bytes; the limit is {limits.max_frame_bytes}",
+            )
+        if self._pending >= limits.max_pending_chunks:
+            raise ProtocolError(
+                "backpressure", "too many chunks waiting; resend later", retryable=True
+            )
+        audio = decode_chunk(
+            data, self.audio_format, expect=self.layout, max_seconds=limits.max_chunk_seconds
+        )
+        seq = self.next_seq
+        start_s = self.elapsed_s
+        await self.services.audio.put_chunk(self.session_id, seq, encode_wav(audio))
+        extra: dict[str, str | int | float] = {"elapsed_s": start_s + audio.duration_s}
+        if self.layout is None:
+            extra |= {"sample_rate": audio.sample_rate, "channels": audio.channels}
+        await self.services.store.record_chunk(
+            self.session_id,
+            ChunkRecord(seq=seq, start_s=start_s, duration_s=audio.duration_s, transcribed=False),
+            extra,
+        )
+        # Durable: only now does the session advance and the client hear about it.
+        self.layout = (audio.sample_rate, audio.channels)
+        self.next_seq = seq + 1
+        self.elapsed_s = start_s + audio.duration_s
+        self._pending += 1
+        await self._emit(AckMessage(seq=seq))
+        self._chunks.put_nowait((seq, audio, start_s, arrived))
+        return seq
+
+    async def wait_for_room(self) -> None:
+        """For in-process producers: wait until another chunk would not be pushed back."""
+        async with self._room:
+            await self._room.wait_for(
+                lambda: self._pending < self.settings.limits.max_pending_chunks
+            )
+
+    async def stop(self) -> FinalMessage:
+        """Finish: drain transcription, close the last window, final note, combined audio."""
+        self._stopping = True
+        await self._chunks.join()
+        if self._window is not None:
+            self._finals.put_nowait(self._window)
+            self._window = None
+        await self._finals.join()
+        await self._note_caught_up()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+        audio_location: AudioLocation | None = None
+        final_audio_key: str | None = None
+        if self.next_seq and self.layout is not None:
+            final_audio_key = final_key(self.session_id, datetime.now(UTC).date())
+            uri = await self.services.audio.combine(
+                self.session_id,
+                list(range(self.next_seq)),
+                final_audio_key,
+                sample_rate=self.layout[0],
+                channels=self.layout[1],
+            )
+            audio_location = AudioLocation(
+                uri=uri,
+                duration_s=round(self.elapsed_s, 3),
+                sample_rate=self.layout[0],
+                channels=self.layout[1],
+            )
+        await self.services.store.update_meta(
+            self.session_id,
+            {
+                "status": "finished",
+                "finished_at": time.time(),
+                "final_audio_key": final_audio_key or "",
+            },
+        )
+        final = FinalMessage(
+            session_id=self.session_id,
+            note_version=self.note_version,
+            note=self.note,
+            transcript=self.transcript(),
+            audio=audio_location,
+        )
+        self.log.info(
+            "session.finished",
+            chunks=self.next_seq,
+            segments=len(self.segments),
+            note_version=self.note_version,
+            audio_s=round(self.elapsed_s, 2),
+        )
+        return final
+
+    def transcript(self) -> list[Segment]:
+        return sorted(self.segments.values(), key=lambda s: s.first_chunk_seq)
+
+    # ------------------------------------------------------------------ transcription
+
+    async def _transcribe(self, audio: PcmAudio, priority: Priority) -> TranscriptionResult:
+        request = TranscriptionRequest(
+            audio=await asyncio.to_thread(resample_mono, audio),
+            language=self.language,
+            priority=priority,
+        )
+
+        async def call(provider: SpeechToText) -> TranscriptionResult:
+            return await provider.transcribe(request)
+
+        return await self.services.stt.call(call)
+
+    async def _chunk_worker(self) -> None:
+        while True:
+            seq, audio, start_s, arrived = await self._chunks.get()
+            try:
+                await self._process_chunk(seq, audio, start_s, arrived)
+            except AllProvidersFailed as exc:
+                self.log.error("stt.chunk_failed", chunk_seq=seq, providers=len(exc.errors))
+                await self._emit(
+                    ErrorMessage(
+                        code="transcription_failed",
+                        message=str(exc),
+                        retryable=True,
+                        seq=seq,
+                    )
+                )
+            except StateStoreError:
+                self.log.error("state.unavailable", chunk_seq=seq)
+                await self._emit(
+                    ErrorMessage(
+                        code="store_unavailable",
+                        message="session state could not be saved",
+                        retryable=True,
+                        seq=seq,
+                    )
+                )
+            except Exception:
+                self.log.exception("session.chunk_error", chunk_seq=seq)
+                await self._emit(
+                    ErrorMessage(code="internal_error", message="chunk processing failed", seq=seq)
+                )
+            finally:
+                self._pending -= 1
+                self._chunks.task_done()
+                async with self._room:
+                    self._room.notify_all()
+
+    async def _process_chunk(
+        self, seq: int, audio: PcmAudio, start_s: float, arrived: float
+    ) -> None:
+        result = await self._transcribe(audio, Priority.INTERIM)
+        end_s = start_s + audio.duration_s
+        window = self._window
+        if window is None:
+            if not result.text:
+                # Silence before any speech: no segment to open, nothing invented.
+                await self.services.store.mark_transcribed(self.session_id, [seq])
+                self.log.info(
+                    "stt.chunk_transcribed", chunk_seq=seq, empty=True, provider=result.provider
+                )
+                return
+            window = self._window = Window(first_seq=seq, start_s=start_s, end_s=end_s)
+        window.seqs.append(seq)
+        window.audio.append(audio)
+        window.interim.append(result.text)
+        window.end_s = end_s
+        window.arrived_at = arrived
+        if window.interim_text or window.emitted:
+            segment = Segment(
+                id=window.segment_id,
+                chunk_seq=seq,
+                first_chunk_seq=window.first_seq,
+                text=window.interim_text,
+                start=round(window.start_s, 3),
+                end=round(end_s, 3),
+                provider=result.provider,
+                latency_ms=round((time.monotonic() - arrived) * 1000, 1),
+                final=False,
+            )
+            await self._publish(segment)
+            window.emitted = True
+        await self.services.store.mark_transcribed(self.session_id, [seq])
+        self.log.info(
+            "stt.chunk_transcribed",
+            chunk_seq=seq,
+            provider=result.provider,
+            latency_ms=round((time.monotonic() - arrived) * 1000, 1),
+            stt_ms=result.latency_ms,
+        )
+        if should_close(window, audio, self.settings.segments):
+            self._finals.put_nowait(window)
+            self._window = None
+
+    async def _final_worker(self) -> None:
+        while True:
+            window = await self._finals.get()
+            try:
+                result = await self._transcribe(window.combined_audio(), Priority.FINAL)
+                text, provider = result.text, result.provider
+            except AllProvidersFailed:
+                # Keep the interim text as final rather than lose the words.
+                self.log.warning("stt.final_pass_failed", chunk_seq=window.seqs[-1])
+                text, provider = window.interim_text, "interim"
+            try:
+                if text or window.emitted:
+                    await self._publish(
+                        Segment(
+                            id=window.segment_id,
+                            chunk_seq=window.seqs[-1],
+                            first_chunk_seq=window.first_seq,
+                            text=text,
+                            start=round(window.start_s, 3),
+                            end=round(window.end_s, 3),
+                            provider=provider,
+                            latency_ms=round((time.monotonic() - window.arrived_at) * 1000, 1),
+                            final=True,
+                        )
+                    )
+                self.log.info(
+                    "stt.segment_final",
+                    chunk_seq=window.seqs[-1],
+                    chunks=len(window.seqs),
+                    provider=provider,
+                    audio_s=round(window.duration_s, 2),
+                )
+            except Exception:
+                self.log.exception("session.final_error", chunk_seq=window.seqs[-1])
+            finally:
+                self._finals.task_done()
+
+    async def _publish(self, segment: Segment) -> None:
+        await self.services.store.save_segment(self.session_id, segment)
+        self.segments[segment.id] = segment
+        await self._emit(TranscriptMessage(segment=segment))
+        self._marked += 1
+        self._note_dirty.set()
+
+    # ------------------------------------------------------------------ note
+
+    async def _note_caught_up(self) -> None:
+        async with self._note_idle:
+            await self._note_idle.wait_for(lambda: self._applied >= self._marked)
+
+    async def _note_worker(self) -> None:
+        while True:
+            await self._note_dirty.wait()
+            self._note_dirty.clear()
+            mark = self._marked
+            try:
+                await self._update_note()
+            except AllProvidersFailed as exc:
+                self.log.error("extract.all_failed", providers=len(exc.errors))
+                await self._emit(
+                    ErrorMessage(code="extraction_failed", message=str(exc), retryable=True)
+                )
+            except StateStoreError:
+                self.log.error("state.unavailable", stage="note")
+                await self._emit(
+                    ErrorMessage(
+                        code="store_unavailable", message="note could not be saved", retryable=True
+                    )
+                )
+            except Exception:
+                self.log.exception("session.note_error")
+                await self._emit(ErrorMessage(code="internal_error", message="note update failed"))
+            async with self._note_idle:
+                self._applied = mark
+                self._note_idle.notify_all()
+
+    async def _update_note(self) -> None:
+        segments = self.transcript()
+        changed = frozenset(s.id for s in segments if self._extracted.get(s.id) != s.text)
+        if not changed:
+            return
+        request = ExtractionRequest(note=self.note, segments=segments, changed=changed)
+
+        async def call(extractor: Extractor) -> ClinicalNote:
+            return await extractor.extract(request)
+
+        started = time.monotonic()
+        new_note = await self.services.extraction.call(call)
+        ops = note_patch(self.note, new_note)
+        through = {s.id: s.text for s in segments}
+        if ops:
+            version = self.note_version + 1
+            await self.services.store.save_note(
+                self.session_id, version, new_note, extracted_through=through
+            )
+            self.note, self.note_version = new_note, version
+            await self._emit(NoteMessage(version=version, patch=ops))
+        self._extracted = through
+        self.log.info(
+            "note.updated",
+            note_version=self.note_version,
+            operations=len(ops),
+            fields_changed=sorted({op.path.split("/")[1] for op in ops}),
+            segments_changed=len(changed),
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
+        )

@@ -1,0 +1,85 @@
+"""The speech-to-text port.
+
+A provider implements ``_transcribe_impl``; the public ``transcribe`` owns the deadline,
+error mapping and the canonical log line. Audio arrives as mono float32 at 16 kHz.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+import structlog
+
+from drtranscribe.errors import ProviderError, ProviderTimeout
+
+log = structlog.get_logger(__name__)
+
+
+class Priority(IntEnum):
+    """Lower runs first when providers queue work: interim results keep the live view fast."""
+
+    INTERIM = 0
+    FINAL = 1
+    BACKGROUND = 2
+
+
+@dataclass(frozen=True)
+class TranscriptionRequest:
+    audio: npt.NDArray[np.float32]
+    language: str = "en"
+    priority: Priority = Priority.INTERIM
+    prompt: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self.audio.size / 16000
+
+
+@dataclass(frozen=True)
+class TranscriptionResult:
+    text: str
+    provider: str
+    latency_ms: float
+
+
+class SpeechToText(ABC):
+    name: str = "stt"
+
+    def __init__(self, *, timeout_s: float = 60.0) -> None:
+        self.timeout_s = timeout_s
+
+    async def transcribe(self, request: TranscriptionRequest) -> TranscriptionResult:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                text = await self._transcribe_impl(request)
+        except TimeoutError as exc:
+            log.warning("stt.timeout", provider=self.name)
+            raise ProviderTimeout(self.name) from exc
+        except ProviderError as exc:
+            log.warning("stt.failed", provider=self.name, category=exc.category)
+            raise
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        log.debug(
+            "stt.done",
+            provider=self.name,
+            latency_ms=latency_ms,
+            audio_s=round(request.duration_s, 2),
+            priority=request.priority.name.lower(),
+        )
+        return TranscriptionResult(text=text.strip(), provider=self.name, latency_ms=latency_ms)
+
+    @abstractmethod
+    async def _transcribe_impl(self, request: TranscriptionRequest) -> str: ...
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Load models / open connections."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""

@@ -1,0 +1,230 @@
+"""The session pipeline with a real Redis and real audio store, and scripted providers.
+
+The providers here are real ``SpeechToText`` / ``Extractor`` subclasses whose answers are
+scripted, so revision, coalescing and failure paths can be driven deterministically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+import numpy as np
+import pytest
+from pydantic import BaseModel
+
+from drtranscribe.audio.pcm import PcmAudio
+from drtranscribe.config import SegmentSettings, Settings
+from drtranscribe.errors import ProviderConnectionError
+from drtranscribe.extraction.base import ExtractionRequest, Extractor
+from drtranscribe.extraction.note import ClinicalNote, Medication
+from drtranscribe.protocol import AudioFormat, StartMessage
+from drtranscribe.resilience.chain import FallbackChain
+from drtranscribe.session.live import LiveSession
+from drtranscribe.session.services import SessionServices
+from drtranscribe.state.store import SessionStore, connect
+from drtranscribe.storage.local import LocalAudioStore
+from drtranscribe.transcription.base import Priority, SpeechToText, TranscriptionRequest
+
+pytestmark = pytest.mark.integration
+
+RATE = 16000
+
+
+def _chunk(seconds: float = 5.0, *, quiet_tail: bool = False) -> bytes:
+    t = np.arange(int(seconds * RATE)) / RATE
+    samples = (np.sin(2 * np.pi * 300 * t) * 8000).astype(np.int16)
+    if quiet_tail:
+        samples[-RATE // 2 :] = 0
+    return PcmAudio(samples=samples.reshape(-1, 1), sample_rate=RATE).to_s16le()
+
+
+class ScriptedSTT(SpeechToText):
+    """Interim requests get the next interim line; final passes get the next final line."""
+
+    name = "scripted"
+
+    def __init__(self, interim: list[str], final: list[str], fail_interim: set[int] | None = None):
+        super().__init__(timeout_s=5)
+        self.interim = list(interim)
+        self.final = list(final)
+        self.fail_interim = fail_interim or set()
+        self.calls = 0
+
+    async def _transcribe_impl(self, request: TranscriptionRequest) -> str:
+        if request.priority is Priority.FINAL:
+            return self.final.pop(0)
+        index = self.calls
+        self.calls += 1
+        if index in self.fail_interim:
+            raise ProviderConnectionError(self.name)
+        return self.interim.pop(0)
+
+
+class KeywordExtractor(Extractor):
+    """Medications named in the transcript; optionally gated to hold an update in flight."""
+
+    name = "keywords"
+    LEXICON = ("aspirin", "ibuprofen", "metformin")
+
+    def __init__(self) -> None:
+        super().__init__(timeout_s=5)
+        self.requests: list[ExtractionRequest] = []
+        self.gate: asyncio.Event | None = None
+        self.entered = asyncio.Event()
+        self.fail_next = False
+
+    async def _extract_impl(self, request: ExtractionRequest) -> ClinicalNote:
+        self.requests.append(request)
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail_next:
+            self.fail_next = False
+            raise ProviderConnectionError(self.name)
+        meds: dict[str, Medication] = {}
+        for segment in request.segments:
+            for word in self.LEXICON:
+                if word in segment.text.lower():
+                    med = meds.setdefault(word, Medication(id=f"med-{word}", name=word))
+                    med.evidence.append(segment.id)
+        return ClinicalNote(medications=list(meds.values()))
+
+
+Sent = list[dict[str, Any]]
+MakeSession = Callable[[SpeechToText, Extractor], Awaitable[tuple[LiveSession, Sent]]]
+
+
+@pytest.fixture
+async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSession]:
+    stores: list[SessionStore] = []
+
+    async def factory(stt: SpeechToText, extractor: Extractor) -> tuple[LiveSession, Sent]:
+        settings = Settings(
+            environment="test",
+            data_dir=tmp_path,
+            redis_url=redis_url,
+            segments=SegmentSettings(max_window_seconds=28, min_window_seconds=8),
+        )
+        store = SessionStore(connect(redis_url, socket_timeout_s=1), ttl_s=600)
+        stores.append(store)
+        services = SessionServices(
+            settings=settings,
+            store=store,
+            audio=LocalAudioStore(tmp_path / "audio"),
+            stt=FallbackChain([stt], kind="stt"),
+            extraction=FallbackChain([extractor], kind="extraction"),
+        )
+        sent: Sent = []
+
+        async def emit(message: BaseModel) -> None:
+            sent.append(message.model_dump(mode="json", by_alias=True))
+
+        start = StartMessage(
+            type="start", audio=AudioFormat(encoding="pcm_s16le", sample_rate=RATE, channels=1)
+        )
+        return await LiveSession.start(services, start, emit), sent
+
+    yield factory
+    for store in stores:
+        await store.aclose()
+
+
+def _rebuild(sent: Sent) -> Any:
+    note = ClinicalNote().model_dump(mode="json")
+    for message in sent:
+        if message["type"] == "note":
+            ops = [{k: v for k, v in op.items() if k != "evidence"} for op in message["patch"]]
+            note = jsonpatch.apply_patch(copy.deepcopy(note), ops)
+    return note
+
+
+async def test_a_revised_segment_re_derives_the_note(make_session: MakeSession) -> None:
+    stt = ScriptedSTT(interim=["I take aspirin", "every day"], final=["I take ibuprofen every day"])
+    session, sent = await make_session(stt, KeywordExtractor())
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk())
+    final = await session.stop()
+
+    segments = [m["segment"] for m in sent if m["type"] == "transcript"]
+    assert [(s["id"], s["final"], s["text"]) for s in segments] == [
+        ("seg-0000", False, "I take aspirin"),
+        ("seg-0000", False, "I take aspirin every day"),
+        ("seg-0000", True, "I take ibuprofen every day"),
+    ]
+    assert [m.name for m in final.note.medications] == ["ibuprofen"]
+    assert final.note.medications[0].evidence == ["seg-0000"]
+    # aspirin came and went through the patch stream, and the stream rebuilds the note.
+    assert any(op["op"] == "remove" for m in sent if m["type"] == "note" for op in m["patch"])
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def test_note_updates_coalesce_while_an_extraction_runs(make_session: MakeSession) -> None:
+    stt = ScriptedSTT(
+        interim=["aspirin", "one", "two", "three", "metformin"],
+        final=["aspirin one two three metformin"],
+    )
+    extractor = KeywordExtractor()
+    extractor.gate = asyncio.Event()
+    session, sent = await make_session(stt, extractor)
+    await session.accept_chunk(_chunk(4.0))
+    await extractor.entered.wait()  # the first extraction is in flight and held
+    for _ in range(4):
+        await session.accept_chunk(_chunk(4.0))
+    await session._chunks.join()  # all interim results are in while the update is held
+    assert len(extractor.requests) == 1
+    extractor.gate.set()
+    final = await session.stop()
+    # The held call, then ONE call for all four revisions that arrived meanwhile (then
+    # possibly one more for the final pass, unless it was already in by then).
+    assert len(extractor.requests) in (2, 3)
+    assert "metformin" in extractor.requests[1].segments[0].text
+    assert sorted(m.name for m in final.note.medications) == ["aspirin", "metformin"]
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def test_a_chunk_every_provider_failed_is_reported_and_kept(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(
+        interim=["first words", "third words"], final=["first words third words"], fail_interim={1}
+    )
+    session, sent = await make_session(stt, KeywordExtractor())
+    for _ in range(3):
+        await session.accept_chunk(_chunk())
+    final = await session.stop()
+    errors = [m for m in sent if m["type"] == "error"]
+    assert errors == [
+        {
+            "type": "error",
+            "code": "transcription_failed",
+            "message": errors[0]["message"],
+            "retryable": True,
+            "seq": 1,
+        }
+    ]
+    assert "scripted" in str(errors[0]["message"])
+    acks = [m["seq"] for m in sent if m["type"] == "ack"]
+    assert acks == [0, 1, 2]
+    chunks = await session.services.store.chunks(session.session_id)
+    assert [(c.seq, c.transcribed) for c in chunks] == [(0, True), (1, False), (2, True)]
+    assert final.audio is not None
+    assert final.audio.duration_s == pytest.approx(15.0)  # the failed chunk's audio is kept
+
+
+async def test_a_failed_extraction_is_reported_and_caught_up(make_session: MakeSession) -> None:
+    stt = ScriptedSTT(interim=["aspirin", "metformin"], final=["aspirin metformin"])
+    extractor = KeywordExtractor()
+    extractor.fail_next = True
+    session, sent = await make_session(stt, extractor)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk())
+    final = await session.stop()
+    codes = [m["code"] for m in sent if m["type"] == "error"]
+    assert codes == ["extraction_failed"]
+    assert sorted(m.name for m in final.note.medications) == ["aspirin", "metformin"]
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
