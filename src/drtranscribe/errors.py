@@ -12,7 +12,8 @@
         ├── ProviderTimeout          no answer within the deadline (retryable)
         ├── ProviderConnectionError  could not reach the provider (retryable)
         ├── ProviderStatusError      an HTTP status; 4xx is permanent except 408 and 429
-        └── ProviderInvalidResponse  an answer that does not validate (retryable)
+        ├── ProviderInvalidResponse  an answer that does not validate (retryable)
+        └── ProviderUnavailable      skipped: its circuit breaker is open (retryable)
     AllProvidersFailed               every provider of a chain failed; names each one
 
 Lower-layer exceptions are mapped once, at the edge where they arise (``raise ... from``).
@@ -24,7 +25,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-ErrorCategory = Literal["timeout", "connection", "status", "invalid_response", "internal"]
+ErrorCategory = Literal[
+    "timeout", "connection", "status", "invalid_response", "circuit_open", "internal"
+]
 
 
 class DrTranscribeError(Exception):
@@ -83,14 +86,24 @@ class ProviderConnectionError(ProviderError):
 class ProviderStatusError(ProviderError):
     category: ErrorCategory = "status"
 
-    def __init__(self, provider: str, status: int) -> None:
+    def __init__(self, provider: str, status: int, *, retry_after_s: float | None = None) -> None:
         retryable = status >= 500 or status in (408, 429)
         super().__init__(provider, retryable=retryable, detail=f"HTTP {status}")
         self.status = status
+        self.retry_after_s = retry_after_s
+
+    @property
+    def is_configuration_problem(self) -> bool:
+        """401/403/404 and other permanent 4xx: a key, a model name or a request shape is wrong."""
+        return not self.retryable
 
 
 class ProviderInvalidResponse(ProviderError):
     category: ErrorCategory = "invalid_response"
+
+
+class ProviderUnavailable(ProviderError):
+    category: ErrorCategory = "circuit_open"
 
 
 class AllProvidersFailed(DrTranscribeError):
@@ -104,3 +117,9 @@ class AllProvidersFailed(DrTranscribeError):
     @property
     def retryable(self) -> bool:
         return any(e.retryable for e in self.errors)
+
+    @property
+    def retry_after_s(self) -> float | None:
+        hints = [e.retry_after_s for e in self.errors if isinstance(e, ProviderStatusError)]
+        known = [h for h in hints if h is not None]
+        return max(known) if known else None

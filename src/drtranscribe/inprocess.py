@@ -23,7 +23,7 @@ async def transcribe_in_process(
         return None
 
     chunks = list(split_chunks(audio, chunk_seconds))
-    async with services_for(settings) as services:
+    async with services_for(settings, monitor=False) as services:
         start = StartMessage(
             type="start",
             audio=AudioFormat(

@@ -6,14 +6,17 @@ so the offline default and production differ only in the adapters chosen here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 
-from drtranscribe.config import Settings
+from drtranscribe.config import ChainSettings, Settings
 from drtranscribe.extraction.registry import build_extractors
-from drtranscribe.resilience.chain import FallbackChain
+from drtranscribe.resilience.breaker import CircuitBreaker
+from drtranscribe.resilience.chain import ChainPolicy, FallbackChain, P
+from drtranscribe.resilience.monitor import ProviderMonitor
+from drtranscribe.resilience.retry import RetryPolicy
 from drtranscribe.session.services import SessionServices
 from drtranscribe.state.embedded import EmbeddedRedis
 from drtranscribe.state.store import SessionStore, connect
@@ -24,7 +27,10 @@ log = structlog.get_logger(__name__)
 
 
 @asynccontextmanager
-async def services_for(settings: Settings) -> AsyncIterator[SessionServices]:
+async def services_for(
+    settings: Settings, *, monitor: bool = True
+) -> AsyncIterator[SessionServices]:
+    """Everything a process serves sessions with; ``monitor`` runs background probes."""
     async with AsyncExitStack() as stack:
         redis_url = settings.redis_url
         if redis_url is None:
@@ -49,10 +55,37 @@ async def services_for(settings: Settings) -> AsyncIterator[SessionServices]:
         for extractor in extractors:
             stack.push_async_callback(extractor.aclose)
 
-        yield SessionServices(
+        services = SessionServices(
             settings=settings,
             store=store,
             audio=audio,
-            stt=FallbackChain(stt, kind="stt"),
-            extraction=FallbackChain(extractors, kind="extraction"),
+            stt=build_chain(stt, "stt", settings.resilience.stt),
+            extraction=build_chain(extractors, "extraction", settings.resilience.extraction),
         )
+        if monitor:
+            probes = ProviderMonitor(
+                [*services.stt.targets(), *services.extraction.targets()],
+                interval_s=settings.resilience.probe_interval_s,
+            )
+            probes.start()
+            stack.push_async_callback(probes.stop)
+        yield services
+
+
+def build_chain(providers: Sequence[P], kind: str, config: ChainSettings) -> FallbackChain[P]:
+    policy = ChainPolicy(
+        deadline_s=config.deadline_s,
+        hedge_after_s=config.hedge_after_s if len(providers) > 1 else None,
+        retry=RetryPolicy(
+            attempts=config.retry_attempts,
+            initial_s=config.backoff_initial_s,
+            max_s=config.backoff_max_s,
+        ),
+    )
+    breakers = {
+        p.name: CircuitBreaker(
+            p.name, failure_threshold=config.failure_threshold, cooldown_s=config.cooldown_s
+        )
+        for p in providers
+    }
+    return FallbackChain(providers, kind=kind, policy=policy, breakers=breakers)

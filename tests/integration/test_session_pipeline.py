@@ -23,7 +23,8 @@ from drtranscribe.errors import ProviderConnectionError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.note import ClinicalNote, Medication
 from drtranscribe.protocol import AudioFormat, StartMessage
-from drtranscribe.resilience.chain import FallbackChain
+from drtranscribe.resilience.chain import ChainPolicy, FallbackChain
+from drtranscribe.resilience.retry import RetryPolicy
 from drtranscribe.session.live import LiveSession
 from drtranscribe.session.services import SessionServices
 from drtranscribe.state.store import SessionStore, connect
@@ -33,6 +34,7 @@ from drtranscribe.transcription.base import Priority, SpeechToText, Transcriptio
 pytestmark = pytest.mark.integration
 
 RATE = 16000
+ONE_ROUND = ChainPolicy(deadline_s=10, retry=RetryPolicy(attempts=1))
 
 
 def _chunk(seconds: float = 5.0, *, quiet_tail: bool = False) -> bytes:
@@ -53,10 +55,13 @@ class ScriptedSTT(SpeechToText):
         self.interim = list(interim)
         self.final = list(final)
         self.fail_interim = fail_interim or set()
+        self.fail_final = False
         self.calls = 0
 
     async def _transcribe_impl(self, request: TranscriptionRequest) -> str:
         if request.priority is Priority.FINAL:
+            if self.fail_final:
+                raise ProviderConnectionError(self.name)
             return self.final.pop(0)
         index = self.calls
         self.calls += 1
@@ -116,8 +121,9 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
             settings=settings,
             store=store,
             audio=LocalAudioStore(tmp_path / "audio"),
-            stt=FallbackChain([stt], kind="stt"),
-            extraction=FallbackChain([extractor], kind="extraction"),
+            # One round per call: the chain's retries have their own tests (test_chain.py).
+            stt=FallbackChain([stt], kind="stt", policy=ONE_ROUND),
+            extraction=FallbackChain([extractor], kind="extraction", policy=ONE_ROUND),
         )
         sent: Sent = []
 
@@ -187,33 +193,47 @@ async def test_note_updates_coalesce_while_an_extraction_runs(make_session: Make
     assert _rebuild(sent) == final.note.model_dump(mode="json")
 
 
-async def test_a_chunk_every_provider_failed_is_reported_and_kept(
+async def test_a_chunk_every_provider_failed_is_reported_and_recovered(
     make_session: MakeSession,
 ) -> None:
     stt = ScriptedSTT(
-        interim=["first words", "third words"], final=["first words third words"], fail_interim={1}
+        interim=["first words", "third words"],
+        final=["first words second words third words"],
+        fail_interim={1},
     )
     session, sent = await make_session(stt, KeywordExtractor())
     for _ in range(3):
         await session.accept_chunk(_chunk())
     final = await session.stop()
     errors = [m for m in sent if m["type"] == "error"]
-    assert errors == [
-        {
-            "type": "error",
-            "code": "transcription_failed",
-            "message": errors[0]["message"],
-            "retryable": True,
-            "seq": 1,
-        }
+    assert [(e["code"], e["retryable"], e["seq"]) for e in errors] == [
+        ("transcription_failed", True, 1)
     ]
     assert "scripted" in str(errors[0]["message"])
-    acks = [m["seq"] for m in sent if m["type"] == "ack"]
-    assert acks == [0, 1, 2]
+    assert [m["seq"] for m in sent if m["type"] == "ack"] == [0, 1, 2]
+    # The failed chunk stayed in its segment; the final pass heard it.
+    assert [s.text for s in final.transcript] == ["first words second words third words"]
+    chunks = await session.services.store.chunks(session.session_id)
+    assert [(c.seq, c.transcribed) for c in chunks] == [(0, True), (1, True), (2, True)]
+    assert final.audio is not None
+    assert final.audio.duration_s == pytest.approx(15.0)
+
+
+async def test_a_chunk_no_pass_could_transcribe_is_kept_for_reprocessing(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(interim=["first words", "third words"], final=[], fail_interim={1})
+    stt.fail_final = True
+    session, _ = await make_session(stt, KeywordExtractor())
+    for _ in range(3):
+        await session.accept_chunk(_chunk())
+    final = await session.stop()
+    assert [s.text for s in final.transcript] == ["first words third words"]
+    assert final.transcript[0].provider == "interim"
     chunks = await session.services.store.chunks(session.session_id)
     assert [(c.seq, c.transcribed) for c in chunks] == [(0, True), (1, False), (2, True)]
     assert final.audio is not None
-    assert final.audio.duration_s == pytest.approx(15.0)  # the failed chunk's audio is kept
+    assert final.audio.duration_s == pytest.approx(15.0)  # its audio is in the recording
 
 
 async def test_a_failed_extraction_is_reported_and_caught_up(make_session: MakeSession) -> None:

@@ -17,14 +17,22 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readiness", summary="Readiness: the session store answers and providers are loaded.")
+@router.get(
+    "/readiness",
+    summary="Readiness: Redis answers and at least one speech-to-text and one extraction "
+    "provider is available. The body lists every provider with its breaker state.",
+    responses={503: {"description": "Not ready; the body says why."}},
+)
 async def readiness(request: Request) -> JSONResponse:
     services: SessionServices = request.app.state.services
     redis_ok = await services.store.ping()
+    stt_ok = bool(services.stt.available())
+    extraction_ok = bool(services.extraction.available())
+    ready = redis_ok and stt_ok and extraction_ok
     body: dict[str, Any] = {
-        "status": "ready" if redis_ok else "unavailable",
+        "status": "ready" if ready else "unavailable",
         "redis": redis_ok,
-        "stt": services.stt.names,
-        "extraction": services.extraction.names,
+        "stt": {"available": stt_ok, "providers": services.stt.status()},
+        "extraction": {"available": extraction_ok, "providers": services.extraction.status()},
     }
-    return JSONResponse(body, status_code=200 if redis_ok else 503)
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -63,6 +63,25 @@ class Extractor(ABC):
         )
         return note
 
+    async def probe(self) -> None:
+        """Health probe on a synthetic sentence, never patient data."""
+        segment = Segment(
+            id="probe-0000",
+            chunk_seq=0,
+            first_chunk_seq=0,
+            text="Patient reports a mild headache since yesterday.",
+            start=0.0,
+            end=3.0,
+            provider="probe",
+            latency_ms=0.0,
+            final=True,
+        )
+        await self.extract(
+            ExtractionRequest(
+                note=ClinicalNote(), segments=[segment], changed=frozenset({segment.id})
+            )
+        )
+
     @abstractmethod
     async def _extract_impl(self, request: ExtractionRequest) -> ClinicalNote: ...
 

@@ -1,19 +1,40 @@
-"""The fallback chain both sides use: ordered providers, first success wins.
+"""The fallback chain both sides use: ordered providers, breakers, hedging, deadline, retries.
 
-Speech-to-text and extraction chains are the same mechanism over different calls: a
-chain holds providers in configured order and a function that calls one of them. A
-provider's failure moves the chain to the next provider at once; when all fail, the
-error names every one of them.
+One call of :meth:`FallbackChain.call`:
+
+1. A *round* asks the providers in configured order. A provider whose breaker is open
+   is skipped. When one fails, the next is asked at once. When one is slow (no answer
+   after ``hedge_after_s``), the next is asked too and the first valid answer wins;
+   the loser is cancelled (its breaker counts neither success nor failure).
+2. If every provider failed and at least one failure was transient, tenacity runs
+   another round after a backoff (1, 2, 4 s with jitter, or the provider's Retry-After):
+   the failed providers are retried *later*, never in front of a healthy fallback.
+3. The whole call runs under one deadline owned by the chain (``deadline_s``), so no
+   provider's own timeout can hold a chunk longer than that.
+
+An "all failed" error names every provider and why it failed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Protocol, TypeVar
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from drtranscribe.errors import AllProvidersFailed, ProviderError
+from drtranscribe.errors import (
+    AllProvidersFailed,
+    ProviderError,
+    ProviderStatusError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from drtranscribe.resilience.breaker import CircuitBreaker, Permit
+from drtranscribe.resilience.retry import RetryPolicy, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -25,30 +46,161 @@ class Named(Protocol):
 P = TypeVar("P", bound=Named)
 R = TypeVar("R")
 
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ChainPolicy:
+    deadline_s: float = 60.0
+    hedge_after_s: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class ChainResult(Generic[R]):
+    value: R
+    provider: str
+    attempts: int
+
 
 class FallbackChain(Generic[P]):
-    def __init__(self, providers: Sequence[P], *, kind: str) -> None:
+    def __init__(
+        self,
+        providers: Sequence[P],
+        *,
+        kind: str,
+        policy: ChainPolicy | None = None,
+        breakers: dict[str, CircuitBreaker] | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         if not providers:
             raise ValueError(f"empty {kind} chain")
         self.providers = list(providers)
         self.kind = kind
+        self.policy = policy or ChainPolicy()
+        self.breakers = breakers or {p.name: CircuitBreaker(p.name) for p in self.providers}
+        self._sleep = sleep
 
     @property
     def names(self) -> list[str]:
         return [p.name for p in self.providers]
 
-    async def call(self, fn: Callable[[P], Awaitable[R]]) -> R:
-        errors: list[ProviderError] = []
+    def available(self) -> list[str]:
+        return [p.name for p in self.providers if self.breakers[p.name].available]
+
+    def targets(self) -> list[tuple[P, CircuitBreaker]]:
+        return [(p, self.breakers[p.name]) for p in self.providers]
+
+    def status(self) -> list[dict[str, object]]:
+        """Per provider: breaker state, availability, whether it looks misconfigured."""
+        return [
+            {
+                "name": p.name,
+                "state": self.breakers[p.name].state.value,
+                "available": self.breakers[p.name].available,
+                "misconfigured": self.breakers[p.name].misconfigured,
+                "retry_in_s": round(self.breakers[p.name].retry_in_s, 1),
+            }
+            for p in self.providers
+        ]
+
+    async def call(self, fn: Callable[[P], Coroutine[Any, Any, R]]) -> R:
+        return (await self.call_detailed(fn)).value
+
+    async def call_detailed(self, fn: Callable[[P], Coroutine[Any, Any, R]]) -> ChainResult[R]:
+        retry = self.policy.retry
+
+        def wait(state: RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return retry.backoff_s(state.attempt_number, exc)
+
+        rounds = AsyncRetrying(
+            stop=stop_after_attempt(retry.attempts),
+            wait=wait,
+            retry=retry_if_exception(is_transient),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.policy.deadline_s):
+                async for attempt in rounds:
+                    with attempt:
+                        value, provider = await self._round(fn)
+                        return ChainResult(value, provider, attempt.retry_state.attempt_number)
+        except TimeoutError as exc:
+            log.warning("chain.deadline", chain=self.kind, deadline_s=self.policy.deadline_s)
+            raise AllProvidersFailed([ProviderTimeout(f"{self.kind} chain deadline")]) from exc
+        finally:
+            log.debug(
+                "chain.call",
+                chain=self.kind,
+                latency_ms=round((time.monotonic() - started) * 1000, 1),
+            )
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _candidates(self, errors: list[ProviderError]) -> Iterator[tuple[P, Permit]]:
         for provider in self.providers:
-            try:
-                return await fn(provider)
-            except ProviderError as exc:
-                errors.append(exc)
-                log.warning(
-                    "chain.provider_failed",
-                    chain=self.kind,
-                    provider=provider.name,
-                    category=exc.category,
-                    retryable=exc.retryable,
+            permit = self.breakers[provider.name].acquire()
+            if permit is None:
+                errors.append(ProviderUnavailable(provider.name, detail="circuit open"))
+                continue
+            yield provider, permit
+
+    async def _round(self, fn: Callable[[P], Coroutine[Any, Any, R]]) -> tuple[R, str]:
+        errors: list[ProviderError] = []
+        candidates = self._candidates(errors)
+        running: dict[asyncio.Task[R], tuple[P, Permit]] = {}
+
+        def launch() -> bool:
+            for provider, permit in candidates:
+                task = asyncio.create_task(fn(provider), name=f"{self.kind}:{provider.name}")
+                running[task] = (provider, permit)
+                return True
+            return False
+
+        hedge = self.policy.hedge_after_s
+        try:
+            launch()
+            while running:
+                done, _ = await asyncio.wait(
+                    running, timeout=hedge, return_when=asyncio.FIRST_COMPLETED
                 )
-        raise AllProvidersFailed(errors)
+                if not done:  # slow: ask the next provider too
+                    if launch():
+                        log.info("chain.hedged", chain=self.kind, after_s=hedge)
+                    continue
+                for task in done:
+                    provider, permit = running.pop(task)
+                    exc = task.exception()
+                    if exc is None:
+                        permit.success()
+                        return task.result(), provider.name
+                    error = self._as_provider_error(provider, exc)
+                    permanent = not error.retryable and isinstance(error, ProviderStatusError)
+                    permit.failure(permanent=permanent)
+                    errors.append(error)
+                    log.warning(
+                        "chain.provider_failed",
+                        chain=self.kind,
+                        provider=provider.name,
+                        category=error.category,
+                        retryable=error.retryable,
+                    )
+                if not running:
+                    launch()  # a failure moves on at once
+            raise AllProvidersFailed(errors)
+        finally:
+            for task, (_, permit) in running.items():
+                task.cancel()
+                permit.release()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+
+    def _as_provider_error(self, provider: P, exc: BaseException) -> ProviderError:
+        if isinstance(exc, ProviderError):
+            return exc
+        log.error(
+            "chain.provider_bug", chain=self.kind, provider=provider.name, error=type(exc).__name__
+        )
+        return ProviderError(provider.name, retryable=True, detail=type(exc).__name__)

@@ -285,16 +285,6 @@ class LiveSession:
             seq, audio, start_s, arrived = await self._chunks.get()
             try:
                 await self._process_chunk(seq, audio, start_s, arrived)
-            except AllProvidersFailed as exc:
-                self.log.error("stt.chunk_failed", chunk_seq=seq, providers=len(exc.errors))
-                await self._emit(
-                    ErrorMessage(
-                        code="transcription_failed",
-                        message=str(exc),
-                        retryable=True,
-                        seq=seq,
-                    )
-                )
             except StateStoreError:
                 self.log.error("state.unavailable", chunk_seq=seq)
                 await self._emit(
@@ -319,45 +309,57 @@ class LiveSession:
     async def _process_chunk(
         self, seq: int, audio: PcmAudio, start_s: float, arrived: float
     ) -> None:
-        result = await self._transcribe(audio, Priority.INTERIM)
+        text, provider, failed = "", "", False
+        try:
+            result = await self._transcribe(audio, Priority.INTERIM)
+            text, provider = result.text, result.provider
+        except AllProvidersFailed as exc:
+            # The chunk's audio is stored; it stays in the window, so the segment's final
+            # pass transcribes it again. The client hears about it now.
+            failed = True
+            self.log.error("stt.chunk_failed", chunk_seq=seq, providers=len(exc.errors))
+            await self._emit(
+                ErrorMessage(code="transcription_failed", message=str(exc), retryable=True, seq=seq)
+            )
         end_s = start_s + audio.duration_s
         window = self._window
         if window is None:
-            if not result.text:
+            if not text and not failed:
                 # Silence before any speech: no segment to open, nothing invented.
                 await self.services.store.mark_transcribed(self.session_id, [seq])
-                self.log.info(
-                    "stt.chunk_transcribed", chunk_seq=seq, empty=True, provider=result.provider
-                )
+                self.log.info("stt.chunk_transcribed", chunk_seq=seq, empty=True, provider=provider)
                 return
             window = self._window = Window(first_seq=seq, start_s=start_s, end_s=end_s)
         window.seqs.append(seq)
         window.audio.append(audio)
-        window.interim.append(result.text)
+        window.interim.append(text)
         window.end_s = end_s
         window.arrived_at = arrived
-        if window.interim_text or window.emitted:
-            segment = Segment(
-                id=window.segment_id,
-                chunk_seq=seq,
-                first_chunk_seq=window.first_seq,
-                text=window.interim_text,
-                start=round(window.start_s, 3),
-                end=round(end_s, 3),
-                provider=result.provider,
-                latency_ms=round((time.monotonic() - arrived) * 1000, 1),
-                final=False,
+        if failed:
+            window.failed.append(seq)
+        elif window.interim_text or window.emitted:
+            await self._publish(
+                Segment(
+                    id=window.segment_id,
+                    chunk_seq=seq,
+                    first_chunk_seq=window.first_seq,
+                    text=window.interim_text,
+                    start=round(window.start_s, 3),
+                    end=round(end_s, 3),
+                    provider=provider,
+                    latency_ms=round((time.monotonic() - arrived) * 1000, 1),
+                    final=False,
+                )
             )
-            await self._publish(segment)
             window.emitted = True
-        await self.services.store.mark_transcribed(self.session_id, [seq])
-        self.log.info(
-            "stt.chunk_transcribed",
-            chunk_seq=seq,
-            provider=result.provider,
-            latency_ms=round((time.monotonic() - arrived) * 1000, 1),
-            stt_ms=result.latency_ms,
-        )
+        if not failed:
+            await self.services.store.mark_transcribed(self.session_id, [seq])
+            self.log.info(
+                "stt.chunk_transcribed",
+                chunk_seq=seq,
+                provider=provider,
+                latency_ms=round((time.monotonic() - arrived) * 1000, 1),
+            )
         if should_close(window, audio, self.settings.segments):
             self._finals.put_nowait(window)
             self._window = None
@@ -365,14 +367,18 @@ class LiveSession:
     async def _final_worker(self) -> None:
         while True:
             window = await self._finals.get()
+            recovered = False
             try:
                 result = await self._transcribe(window.combined_audio(), Priority.FINAL)
-                text, provider = result.text, result.provider
+                text, provider, recovered = result.text, result.provider, True
             except AllProvidersFailed:
-                # Keep the interim text as final rather than lose the words.
+                # Keep the interim text as final rather than lose the words; chunks whose
+                # interim pass failed stay marked untranscribed in the store.
                 self.log.warning("stt.final_pass_failed", chunk_seq=window.seqs[-1])
                 text, provider = window.interim_text, "interim"
             try:
+                if recovered and window.failed:
+                    await self.services.store.mark_transcribed(self.session_id, window.failed)
                 if text or window.emitted:
                     await self._publish(
                         Segment(

@@ -23,6 +23,7 @@ class Window:
     seqs: list[int] = field(default_factory=list)
     audio: list[PcmAudio] = field(default_factory=list)
     interim: list[str] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # chunks whose interim pass failed
     arrived_at: float = 0.0  # monotonic arrival time of the latest chunk
     emitted: bool = False
 

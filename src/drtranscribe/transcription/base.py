@@ -78,6 +78,13 @@ class SpeechToText(ABC):
     @abstractmethod
     async def _transcribe_impl(self, request: TranscriptionRequest) -> str: ...
 
+    async def probe(self) -> None:
+        """Health probe with synthetic input (half a second of a quiet tone), never
+        patient audio. Raises :class:`ProviderError` when the provider cannot answer."""
+        t = np.arange(8000, dtype=np.float32) / 16000
+        tone = (0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+        await self.transcribe(TranscriptionRequest(audio=tone, priority=Priority.BACKGROUND))
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Load models / open connections."""
 

@@ -51,13 +51,20 @@ _LEADING = re.compile(
 )
 
 
+_EMPTY = {
+    "it", "this", "that", "these", "those", "them", "something", "things", "stuff", "some",
+    "a", "bit", "lot", "problems", "issues", "trouble", "you", "me", "here", "today", "in",
+    "really", "very", "well", "good", "okay", "fine", "better", "worse", "like", "i", "not",
+}  # fmt: skip
+
+
 def _phrase(norm: str, start: int) -> str | None:
     rest = norm[start:].strip()
     end = _PHRASE_END.search(" " + rest + " ")
     text = (" " + rest + " ")[: end.start()].strip() if end else rest
     text = _LEADING.sub("", text + " ").strip()
     words = text.split()
-    if not words or len(words) > 9:
+    if not words or len(words) > 9 or all(w in _EMPTY for w in words):
         return None
     return " ".join(words)
 

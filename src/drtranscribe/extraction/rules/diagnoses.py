@@ -35,6 +35,15 @@ _RULED_OUT = re.compile(
     r"seem) like|"
     r"not consistent with)\b"
 )
+# The clinician going through the assessment problem by problem.
+_PROBLEM = re.compile(
+    r"(?:\b(?:problem|issue|diagnosis|diagnoses)\b[^.?!]{0,25}|"
+    r"\b(?:for|regarding|in terms of|as for|with regards? to|moving on to|next is) "
+    r"(?:your|the|his|her)(?: \w+)?\s*)$"
+)
+_WORKUP = re.compile(
+    r"\b(?:rules? out|to see if|test(?:ing)? for|check(?:ing)? for|screen(?:ing)? for)\b"
+)
 _STATUS = re.compile(
     r"^ ?(?:is|are|has been|seems|looks|appears) (?:well |pretty |very |quite )?(?:controlled|"
     r"stable|"
@@ -58,7 +67,9 @@ def find_diagnoses(
         before = norm[max(0, c.start - 60) : c.start]
         around = before + norm[c.start : c.end + 30]
         certainty: Certainty | None = None
-        if _RULED_OUT.search(before) or (
+        if _WORKUP.search(before[-40:]) and not re.search(r"\bruled out\b", before):
+            certainty = "suspected"
+        elif _RULED_OUT.search(before) or (
             c.negated and (_SUSPECTED.search(before) or _CONFIRMED.search(before))
         ):
             certainty = "ruled_out"
@@ -70,7 +81,11 @@ def find_diagnoses(
             _SUSPECTED.search(around) and not re.search(r"\brule out\b", before[-25:])
         ) or re.search(r"\brule out\b|\bto see if\b|\bcheck (?:for|if)\b|\btest for\b", before):
             certainty = "suspected"
-        elif _CONFIRMED.search(before[-35:]) or _STATUS.match(norm[c.end : c.end + 40]):
+        elif (
+            _CONFIRMED.search(before[-35:])
+            or _STATUS.match(norm[c.end : c.end + 40])
+            or _PROBLEM.search(before)
+        ):
             certainty = "confirmed"
         if certainty is None:
             continue

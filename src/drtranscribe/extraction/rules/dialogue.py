@@ -53,10 +53,21 @@ _YES = re.compile(
 )
 
 
+# "..., okay?" after a statement asks for agreement, not for information.
+_TAG = re.compile(
+    r"(?:,|\band) (?:okay|ok|all right|alright|right|yes|you know|sound good|does that sound "
+    r"(?:good|okay|ok|all right|alright|reasonable|fair)|is that (?:okay|ok|all right|alright)|"
+    r"how does that sound|does that make sense|if that is okay|okay with you)\s*\?\s*$"
+)
+
+
 def is_question(norm: str, original: str) -> bool:
-    if original.rstrip().endswith("?"):
+    if _QUESTION_START.match(norm) is not None:
         return True
-    return _QUESTION_START.match(norm) is not None
+    if original.rstrip().endswith("?"):
+        m = _TAG.search(norm)
+        return m is None or len(norm[: m.start()].split()) < 6
+    return False
 
 
 def is_wh_question(norm: str) -> bool:

@@ -34,7 +34,7 @@ _OTHERS = (
     r"classmates?|teacher"
 )
 _RELATIVE_RE = re.compile(
-    r"\b(?:(?:my|his|her|your|their|both (?:my|his|her|your)|the patient s|patient s) )"
+    r"\b(?:(?:both )?(?P<poss>my|his|her|your|their|the patient s|patient s) )"
     r"(?:(?:late|older|younger|big|little|maternal|paternal|biological|step|twin) )?"
     rf"(?P<rel>{'|'.join(sorted(map(re.escape, _RELATIVES), key=len, reverse=True))}|{_OTHERS})\b"
     r"|\b(?P<fam>family history of|family history|runs in (?:my|the|his|her|your) family|"
@@ -49,6 +49,7 @@ _PMH_CUE = re.compile(
     r"\b(?:history of|hx of|diagnosed with|diagnosis of|i have|i have got|i had|i have had|"
     r"i suffer from|i suffered from|suffers from|i am|she has|he has|she had|he had|"
     r"has a history of|past medical history|medical history|known|treated for|being treated for|"
+    r"i did have|i do have|i also have|i have also had|i have (?:some|a little|a bit of)|"
     r"i was told i have|they said i have|i got|on treatment for|for (?:my|his|her)|"
     r"with (?:my|his|her)|managing (?:my|his|her)|(?:my|his|her))\b"
 )
@@ -89,6 +90,8 @@ class FamilyMention:
     relative: str  # canonical relative, or "family"
     condition: str
     negated: bool
+    # "my" (the speaker's family) or "your" (the listener's); None when not said
+    person: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +147,23 @@ def find_family(
             continue
         if relative is None:
             relative = rel
-        names = [(c.start, c.name, c.negated) for c in conds if start <= c.start < end]
-        names += [(s, n, scopes.is_negated(s, s + 1)) for s, n in _cancer(norm, start, end)]
+        cancers = _cancer(norm, start, end)
+        names = [
+            (c.start, c.name, c.negated)
+            for c in conds
+            if start <= c.start < end
+            and not (
+                c.name == "cancer"
+                and any(c.start <= s < c.end + 1 or s <= c.start < s + len(n) for s, n in cancers)
+            )
+        ]
+        names += [(s, n, scopes.is_negated(s, s + 1)) for s, n in cancers]
+        poss = m.group("poss")
+        person = "my" if poss == "my" else ("your" if poss == "your" else None)
         for _, name, negated in sorted(names):
-            out.append(FamilyMention(rel, name, negated or scopes.is_negated(m.start(), m.end())))
+            out.append(
+                FamilyMention(rel, name, negated or scopes.is_negated(m.start(), m.end()), person)
+            )
     # "my grandparents had asthma, it runs in the family": the relative says more
     specific = {f.condition for f in out if f.relative != "family"}
     out = [f for f in out if f.relative != "family" or f.condition not in specific]
@@ -163,7 +179,12 @@ def find_history(
     for c in conds:
         if c.negated or c.name in _NOT_HISTORY or any(s <= c.start < e for s, e in exclude):
             continue
-        before = norm[max(0, c.start - 45) : c.start]
+        # the cue may head a list: "history significant for a, b, and c"
+        clause = max(
+            (m.end() for m in re.finditer(r"[.;?!]| who | but | which ", norm[: c.start])),
+            default=0,
+        )
+        before = norm[max(clause, c.start - 120) : c.start]
         if not _PMH_CUE.search(before) and not re.search(
             r"\b(?:diabetic|asthmatic)\b", norm[c.start : c.end]
         ):

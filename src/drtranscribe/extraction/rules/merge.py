@@ -123,6 +123,8 @@ class _Merger:
         self.hpi = _Section()
         self.follow_up: _Rec | None = None
         self.cc: tuple[int, _Rec] | None = None  # (priority, record); lower is stronger
+        # a chief complaint quoted without a symptom may still be named by the next turns
+        self.cc_open_until = -1
         self.pending: _Pending | None = None
         self.last_symptoms: tuple[list[str], int] = ([], -10)  # names, sentence number
         self.last_med: tuple[str, int] | None = None  # id, segment
@@ -186,8 +188,12 @@ class _Merger:
     ) -> set[str]:
         """Apply an answer; return drug names the answer used up (allergens)."""
         consumed: set[str] = set()
-        polarity = s.answer
         sents = [s, *rest]
+        polarity = s.answer
+        if polarity == "yes" and len(s.norm.split()) <= 3:
+            # "yeah. no, nothing like that.": the bare "yeah" only acknowledges
+            later = next((a.answer for a in rest if a.answer), None)
+            polarity = later or polarity
         mentioned = {m.name for a in sents for m in a.symptoms}
         onset = next((a.onset for a in sents if a.onset and not a.symptoms), None)
         severity = next((a.severity for a in sents if a.severity and not a.symptoms), None)
@@ -200,6 +206,8 @@ class _Merger:
         if not q_symptoms and "scale" in p.topics and severity:
             q_symptoms = [n for n in self.last_symptoms[0] if n not in mentioned]
             affirm = True
+        if polarity == "yes" and mentioned:
+            q_symptoms = []  # "any fever or chills?" "yes, chills": only what is named
         for name in q_symptoms:
             if polarity == "no" and p.symptoms.get(name):
                 continue  # "along with the cough, anything else?" "no": the cough stays
@@ -262,8 +270,9 @@ class _Merger:
                     rec.data["text"] = f"{_capital(rel)}: {c}"
                     rec.evidence.update(p.segs)
         elif p.conditions and polarity == "yes" and "family" not in p.topics:
+            said = {x for a in sents for x in (*a.history, *a.conditions, *a.denied_conditions)}
             for c in p.conditions:
-                if c not in {x for a in sents for x in a.history}:
+                if c not in said:
                     rec = self.pmh.get(f"pmh-{slug(c)}", i, sp)
                     rec.data["text"] = _capital(c)
                     rec.evidence.update(p.segs)
@@ -301,9 +310,12 @@ class _Merger:
 
         # symptoms
         affirmed: list[str] = []
-        exam_finding = bool(s.exam) and sp != "patient"
+        # an examination finding, or the clinician on treatment ("tylenol for the fever")
+        not_history = sp != "patient" and (
+            bool(s.exam) or (sp == "clinician" and bool(s.medications))
+        )
         for m in s.symptoms:
-            if (reaction_used and m.name in _REACTION_SYMPTOMS) or exam_finding:
+            if (reaction_used and m.name in _REACTION_SYMPTOMS) or not_history:
                 continue
             self._set_symptom(
                 m.name, [i], sp, negated=m.negated, onset=m.onset, severity=m.severity
@@ -314,6 +326,13 @@ class _Merger:
                     self._hpi(m.name, s.display, i, sp)
         if affirmed:
             self.last_symptoms = (affirmed, self.sentence_no)
+            if self.cc is not None and i <= self.cc_open_until and sp != "clinician":
+                priority = self.cc[0]
+                self.cc = None
+                self._complaint([s], i, sp, priority=priority)
+            elif self.cc is None and sp != "clinician" and i < EARLY_SEGMENTS:
+                # last resort: the first problem the patient reports
+                self._complaint([s], i, sp, priority=4)
         elif (s.onset or s.severity) and self.sentence_no - self.last_symptoms[1] <= 2:
             for name in self.last_symptoms[0]:
                 self._set_symptom(name, [i], sp, negated=False, onset=s.onset, severity=s.severity)
@@ -351,6 +370,8 @@ class _Merger:
             rec = self.pmh.get(f"pmh-{slug(h)}", i, sp)
             rec.data["text"] = _capital(h)
         for f in s.family:
+            if (f.person == "my" and sp == "clinician") or (f.person == "your" and sp == "patient"):
+                continue  # the speaker's own relative is not the patient's
             if f.negated:
                 rec = self.fh.get(f"fh-no-{slug(f.condition)}", i, sp)
                 rec.data["text"] = f"No family history of {f.condition}"
@@ -492,6 +513,7 @@ class _Merger:
             text = useful[0].display
         rec = _Rec("chief-complaint", data={"text": text}).touch(i, sp)
         self.cc = (priority, rec)
+        self.cc_open_until = -1 if names or phrase else i + 2
 
     # --- output ---------------------------------------------------------------------
 

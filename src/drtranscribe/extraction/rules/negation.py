@@ -39,7 +39,7 @@ _PSEUDO = re.compile(
 _TERMINATORS = re.compile(
     r"[.;:?!]|\b(?:but|however|although|though|except|apart from|aside from|other than|"
     r"yet|still|which|who|whereas|because|besides|instead)\b|"
-    r"\b(?:and|,)\s+(?:i|he|she|it|there|my|the patient|we)\b|"
+    r"(?:\band|,)\s+(?:i|he|she|it|there|my|the patient|we)\b|"
     r"\bi (?:have|do have|get|got|had|did have|noticed|feel|am)\b"
 )
 _POST_TRIGGERS = re.compile(
@@ -75,12 +75,12 @@ class Scopes:
         return any(s <= start < e for s, e in self.hypothetical)
 
 
-def _scope_end(norm: str, start: int, terminators: re.Pattern[str]) -> int:
+def _scope_end(norm: str, start: int, terminators: re.Pattern[str], window: int = _WINDOW) -> int:
     term = terminators.search(norm, start)
     end = term.start() if term else len(norm)
     # window of words
     for count, m in enumerate(re.finditer(r"\S+", norm[start:end]), start=1):
-        if count > _WINDOW:
+        if count > window:
             return start + m.start()
     return end
 
@@ -94,7 +94,7 @@ def find_scopes(norm: str) -> Scopes:
             continue
         negated.append((m.start(), m.end(), m.end(), _scope_end(norm, m.end(), _TERMINATORS)))
     hypothetical = [
-        (m.end(), _scope_end(norm, m.end(), _HYPO_TERMINATORS))
+        (m.end(), _scope_end(norm, m.end(), _HYPO_TERMINATORS, 2 * _WINDOW))
         for m in _HYPOTHETICAL.finditer(norm)
     ]
     return Scopes(tuple(negated), tuple(hypothetical))

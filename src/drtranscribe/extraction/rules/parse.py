@@ -60,6 +60,7 @@ class SentenceFacts:
     reaction: str | None
     vitals: tuple[VitalReading, ...]
     conditions: tuple[str, ...]  # every condition named, not negated (for answers)
+    denied_conditions: tuple[str, ...]
     diagnoses: tuple[DiagnosisMention, ...]
     history: tuple[str, ...]
     family: tuple[FamilyMention, ...]
@@ -115,6 +116,7 @@ def parse_sentence(original: str) -> SentenceFacts:
             for c in conds
             if not c.negated and not any(s <= c.start < e for s, e in other_spans)
         ),
+        denied_conditions=tuple(c.name for c in conds if c.negated),
         diagnoses=tuple(diagnoses.find_diagnoses(norm, conds, other_spans)),
         history=tuple(history.find_history(norm, conds, other_spans)),
         family=tuple(family),

@@ -209,7 +209,8 @@ _NOT_PLAN = re.compile(
     r"blood pressure|ears|throat|chest|lungs|heart|reflexes))\b"
 )
 _PAST_RESULT = re.compile(
-    r"\b(?:showed|shows|came back|results?|was (?:normal|fine|clear|negative|positive)|"
+    r"\b(?:showed|shows|came back|results? (?:showed|were|was|are back|came back)|"
+    r"was (?:normal|fine|clear|negative|positive)|looking at (?:your|the)|show me|"
     r"were (?:normal|fine|clear)|last (?:time|year|month|week)|you had|we did|did (?:a|an|the))\b"
 )
 
@@ -255,19 +256,13 @@ def find_plan(
         return out
     if _NOT_PLAN.search(norm) and not _PLAN_VERB.search(norm):
         return out
-    if not _PAST_RESULT.search(norm) and (cue or re.search(r"\b(?:get|do|check|send)\b", norm)):
-        taken: list[tuple[int, int]] = []
-        for name, pattern in _TEST_RE:
-            for m in pattern.finditer(norm):
-                if any(s < m.end() and m.start() < e for s, e in taken):
-                    continue
-                taken.append((m.start(), m.end()))
-                text = name[:1].upper() + name[1:]
-                if name == "swab" and "covid" in norm:
-                    text, name = "COVID test", "COVID test"
-                item = PlanMention(f"test-{slug(name)}", text)
-                if item not in out:
-                    out.append(item)
+    if not _PAST_RESULT.search(norm) and (
+        cue or re.search(r"\b(?:get|do|check|send|take|run)\b", norm)
+    ):
+        for name in find_tests(norm):
+            item = PlanMention(f"test-{slug(name)}", name[:1].upper() + name[1:])
+            if item not in out:
+                out.append(item)
     if _REFERRAL.search(norm):
         for name, pattern in _SPECIALTY_RE:
             if pattern.search(norm):
@@ -288,6 +283,21 @@ def find_plan(
         words = [w for w in re.findall(r"[a-z]+", norm) if w not in _STOP_WORDS][:5]
         if len(words) >= 2:
             out.append(PlanMention(slug(" ".join(words)), display_text))
+    return out
+
+
+def find_tests(norm: str) -> list[str]:
+    """Investigations named in a sentence, most specific first ("chest x-ray", not "x-ray")."""
+    out: list[str] = []
+    taken: list[tuple[int, int]] = []
+    for name, pattern in _TEST_RE:
+        for m in pattern.finditer(norm):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            taken.append((m.start(), m.end()))
+            found = "COVID test" if name == "swab" and "covid" in norm else name
+            if found not in out:
+                out.append(found)
     return out
 
 

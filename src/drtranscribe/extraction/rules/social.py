@@ -150,7 +150,12 @@ def find_social(norm: str, scopes: Scopes) -> list[SocialMention]:
 
 
 _QUESTION_TOPIC: tuple[tuple[Topic, re.Pattern[str]], ...] = (
-    ("smoking", re.compile(r"\b(?:smok\w*(?! (?:it|them|that|weed|pot|marijuana))|cigarettes?|tobacco|vap\w*)\b")),
+    (
+        "smoking",
+        re.compile(
+            r"\b(?:smok\w*(?! (?:it|them|that|weed|pot|marijuana))|cigarettes?|tobacco|vap\w*)\b"
+        ),
+    ),
     (
         "alcohol",
         re.compile(r"\b(?:alcohol|drink(?:s|ing)?(?! (?:water|fluids?|plenty))|beer|wine|etoh)\b"),
@@ -167,7 +172,11 @@ _QUESTION_TOPIC: tuple[tuple[Topic, re.Pattern[str]], ...] = (
 def question_topics(norm: str) -> list[Topic]:
     """Social topics a question is about ("do you smoke?" -> smoking)."""
     found = [t for t, p in _QUESTION_TOPIC if p.search(norm)]
-    if "drugs" in found and "smoking" in found and not re.search(r"\b(?:cigarettes?|tobacco)\b", norm):
+    if (
+        "drugs" in found
+        and "smoking" in found
+        and not re.search(r"\b(?:cigarettes?|tobacco)\b", norm)
+    ):
         found.remove("smoking")  # "do you smoke it?" about marijuana
     return found
 

@@ -25,6 +25,9 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"(?:had|have|got|get|getting|with) (?:a )?temperature",
         r"temperatures",
         r"pyrexia",
+        r"(?:felt|feel|feels|feeling) (?:really |very |a bit |a little |kind of |so )*(?:hot|warm)",
+        r"hot and cold",
+        r"burning up",
     ),
     "chills": (r"chills?", r"chilly", r"shivers", r"shivering", r"rigors?", r"chilled"),
     "night sweats": (
@@ -34,7 +37,7 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"waking up (?:all )?sweaty",
     ),
     "sweating": (r"sweating", r"sweaty", r"sweats", r"diaphoresis", r"diaphoretic"),
-    "cough": (r"cough(?:s|ing|ed)?", r"coughs up"),
+    "cough": (r"cough(?:s|ing|ed)?", r"coughs up", r"coughing (?:fits?|spells?)"),
     "sputum": (
         r"phlegm",
         r"sputum",
@@ -134,10 +137,21 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"vomit(?:s|ing|ed)?",
         r"throw(?:ing|n)? up",
         r"threw up",
-        r"being sick",
-        r"been sick",
         r"puk(?:e|ed|ing)",
         r"emesis",
+    ),
+    "vomiting blood": (
+        r"(?:throw(?:ing|n)?|threw|vomit(?:s|ing|ed)?) up (?:any |some )?blood",
+        r"vomit(?:s|ing|ed)? (?:any |some )?blood",
+        r"blood in (?:(?:my|the|his|her|your) )?(?:vomit|sick)",
+        r"h(?:a)?ematemesis",
+    ),
+    "malaise": (
+        r"malaise",
+        r"(?:feel|feels|feeling|felt) (?:kind of |really |pretty |just |generally |a bit |a little |"
+        r"so |very |quite )*(?:crappy|unwell|awful|terrible|rough|lousy|rubbish|off|"
+        r"under the weather|not (?:very )?well|not right|not myself|not good|poorly|sick|ill)",
+        r"under the weather",
     ),
     "diarrhea": (
         r"diarrh(?:o)?ea",
@@ -196,7 +210,8 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
     ),
     "sore throat": (
         r"sore throats?",
-        r"throat (?:is |has been |feels |was )?(?:sore|scratchy|painful|hurting|hurts)",
+        r"throat (?:is |has been |feels |was |felt )?(?:really |very |so |kind of |a bit |a little |quite )*"
+        r"(?:sore|scratchy|painful|hurting|hurts|raw|itchy|irritated)",
         r"pharyngitis",
         r"scratchy throat",
         r"painful throat",
@@ -228,6 +243,8 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"(?:nasal |sinus )?congest(?:ion|ed)",
         r"stuffed up",
         r"bunged up",
+        r"plugged(?: up)?",
+        r"blocked up",
     ),
     "sneezing": (r"sneez(?:e|es|ing)",),
     "loss of smell": (
@@ -300,7 +317,7 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
     "tingling": (r"tingl(?:e|ing|y)", r"pins and needles", r"paresthesias?"),
     "confusion": (r"confus(?:ed|ion)", r"disoriented", r"disorientation"),
     "memory problems": (r"memory (?:loss|problems?|issues?)", r"forgetful(?:ness)?"),
-    "seizure": (r"seizures?", r"fits", r"convulsions?"),
+    "seizure": (r"seizures?", r"convulsions?"),
     "tremor": (r"tremors?", r"shak(?:y|iness|ing hands)"),
     "insomnia": (
         r"insomnia",
@@ -580,13 +597,15 @@ class SymptomMention:
     presupposed: bool = False
 
 
-_DEFINITE = re.compile(r"\b(?:the|your|this|that|his|her|my|its|these|those)(?: \w+)?\s*$")
+_DEFINITE = re.compile(r"\b(?:the|your|this|that|his|her|my|its|these|those)(?: \w+){0,2}\s*$")
 _KNOWN = re.compile(
     r"\b(?:along with|other than|besides|apart from|aside from|in addition to|you said|"
     r"you mentioned|you told me|with (?:the|your))\b"
 )
 # "never had a cough like this": the cough is new, not absent
-_NEW_NOT_ABSENT = re.compile(r"^\s*(?:\w+ )?(?:like (?:this|that|it)|this bad|so bad|before this)\b")
+_NEW_NOT_ABSENT = re.compile(
+    r"^\s*(?:\w+ )?(?:like (?:this|that|it)|this bad|so bad|before this)\b"
+)
 
 
 def find_symptoms(

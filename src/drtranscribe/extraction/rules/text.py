@@ -47,6 +47,12 @@ _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"\1 is",
         ),
         (r"\by'all\b", "you all"),
+        # "my head's pounding": 's before a verb or adjective is "is", not a possessive
+        (
+            r"\b(\w+)'s (?=\w+ing\b|really\b|very\b|so\b|been\b|kind of\b|pretty\b|a bit\b|"
+            r"sore\b|swollen\b|red\b|better\b|worse\b|fine\b|okay\b|ok\b|gone\b)",
+            r"\1 is ",
+        ),
         (r"\bgonna\b", "going to"),
         (r"\bwanna\b", "want to"),
         (r"\bgotta\b", "got to"),
@@ -60,6 +66,17 @@ _CONTRACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\btype (?:two|ii)\b", "type 2"),
     )
 )
+
+_LETTERS = re.compile(r"\b[a-z](?: [a-z]\b)+")
+
+
+def _join_letters(m: re.Match[str]) -> str:
+    """'g e r d' -> 'gerd' (spelled-out abbreviations); 'a' and 'i' alone stay words."""
+    letters = m.group().split()
+    if set(letters) <= {"a", "i"}:
+        return m.group()
+    return "".join(letters)
+
 
 _FILLERS = re.compile(r"\b(?:um+|uh+m*|erm+|ah+|hmm+|mm+|eh|uhh+)\b[,.]?\s*")
 _SPACES = re.compile(r"\s+")
@@ -90,6 +107,7 @@ def normalise(text: str) -> str:
     for pattern, repl in _CONTRACTIONS:
         s = pattern.sub(repl, s)
     s = _FILLERS.sub("", s)
+    s = _LETTERS.sub(_join_letters, s)
     s = _REPEATED_WORD.sub(r"\1", s)
     s = words_to_digits(s)
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
