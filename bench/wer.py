@@ -35,15 +35,52 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 FILLERS = frozenset(
-    "um umm uhm uh uhh er erm ah ahh hm hmm hmmm mm mmm mhm mhmm mmhm mmhmm".split()
+    [
+        "um",
+        "umm",
+        "uhm",
+        "uh",
+        "uhh",
+        "er",
+        "erm",
+        "ah",
+        "ahh",
+        "hm",
+        "hmm",
+        "hmmm",
+        "mm",
+        "mmm",
+        "mhm",
+        "mhmm",
+        "mmhm",
+        "mmhmm",
+    ]
 )
 SPELLING = {"ok": "okay", "alright": "all right"}
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _ORDINAL_LAST = {
     "one": "first",
     "two": "second",
@@ -64,7 +101,12 @@ def number_words(n: int) -> str:
     if n < 100:
         tens, ones = divmod(n, 10)
         return _TENS[tens] + ("" if ones == 0 else " " + _ONES[ones])
-    for size, name in ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred")):
+    for size, name in (
+        (10**9, "billion"),
+        (10**6, "million"),
+        (1000, "thousand"),
+        (100, "hundred"),
+    ):
         if n >= size:
             head, rest = divmod(n, size)
             return number_words(head) + " " + name + ("" if rest == 0 else " " + number_words(rest))

@@ -70,7 +70,7 @@ def _transcribe(args: argparse.Namespace) -> int:
 
 def _stream(args: argparse.Namespace) -> int:
     from drtranscribe.audio.file import load_audio_file
-    from drtranscribe.client import ClientEvent, stream_audio
+    from drtranscribe.client import ClientEvent, StreamFailed, stream_audio
 
     audio = load_audio_file(Path(args.file))
 
@@ -82,6 +82,9 @@ def _stream(args: argparse.Namespace) -> int:
             )
             return
         m = event.message
+        if event.direction == "reconnect":
+            print(f"{event.t:8.2f}s ~ reconnecting (attempt {m['attempt']})", flush=True)
+            return
         if event.direction == "out":
             print(f"{event.t:8.2f}s → chunk {m['chunk']} ({m['duration_s']:.1f} s)", flush=True)
             return
@@ -95,6 +98,12 @@ def _stream(args: argparse.Namespace) -> int:
             print(f"{event.t:8.2f}s ← note v{m['version']}: {paths}", flush=True)
         elif kind == "error":
             print(f"{event.t:8.2f}s ← error {m['code']}: {m['message']}", flush=True)
+        elif kind == "session":
+            resumed = " (resumed)" if m.get("resumed") else ""
+            print(
+                f"{event.t:8.2f}s ← session {m['session_id']}{resumed}, next chunk {m['next_seq']}",
+                flush=True,
+            )
         elif kind == "final":
             print(
                 f"{event.t:8.2f}s ← final ({len(m['transcript'])} segments, audio {m['audio']})",
@@ -105,7 +114,7 @@ def _stream(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         async for _ in stream_audio(
-            args.url,
+            args.url or ["ws://127.0.0.1:8000/v1/stream"],
             audio,
             chunk_seconds=args.chunk_seconds,
             realtime=not args.fast,
@@ -113,7 +122,11 @@ def _stream(args: argparse.Namespace) -> int:
         ):
             pass
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except StreamFailed as exc:
+        print(f"drtranscribe: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -147,7 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("stream", help="stream an audio file to a running server")
     st.add_argument("file")
-    st.add_argument("--url", default="ws://127.0.0.1:8000/v1/stream")
+    st.add_argument(
+        "--url",
+        action="append",
+        help="server WebSocket URL (default ws://127.0.0.1:8000/v1/stream); repeat it to "
+        "give fallbacks that reconnects rotate over",
+    )
     st.add_argument("--fast", action="store_true", help="send as fast as acked, not in real time")
     st.add_argument("--json", action="store_true", help="one JSON line per event")
     st.add_argument("--chunk-seconds", type=float, default=5.0)

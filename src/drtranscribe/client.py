@@ -1,15 +1,23 @@
-"""The reference streaming client: sends a file as chunks, yields what the server says."""
+"""The reference streaming client: sends a file as chunks, yields what the server says,
+and resumes by itself when the connection drops (on the same or another server URL).
+
+A chunk is kept until the server acks it. After a reconnect the client sends ``resume``
+with the session id and token, learns from ``session.next_seq`` which chunk the server
+expects next, and resends from there; chunks it already stored are not sent again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import websockets
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from drtranscribe.audio.file import split_chunks
 from drtranscribe.audio.pcm import PcmAudio
@@ -21,12 +29,20 @@ class ClientEvent:
     """One thing that happened, stamped with seconds since the stream began."""
 
     t: float
-    direction: str  # "in" (server message) or "out" (a chunk sent)
+    direction: str  # "in" (server message), "out" (a chunk sent), "reconnect"
     message: dict[str, Any]
 
 
+class StreamFailed(Exception):
+    """The server could not be reached again, or refused the session."""
+
+
+class _Dropped(Exception):
+    """The connection ended before ``final``."""
+
+
 async def stream_audio(
-    url: str,
+    url: str | Sequence[str],
     audio: PcmAudio,
     *,
     chunk_seconds: float = 5.0,
@@ -34,16 +50,25 @@ async def stream_audio(
     language: str = "en",
     metadata: dict[str, str] | None = None,
     on_event: Callable[[ClientEvent], None] | None = None,
+    max_reconnects: int = 10,
 ) -> AsyncIterator[ClientEvent]:
-    """Stream ``audio`` to ``url``; yield every event until the server's ``final``.
+    """Stream ``audio``; yield every event until the server's ``final``.
 
-    ``realtime`` paces chunks at the speed of speech, as a microphone would; otherwise
-    each chunk is sent as soon as the previous one is acked.
+    ``realtime`` paces chunks at the speed of speech, as a microphone would (a backlog
+    after a reconnect goes out at once); otherwise each chunk is sent as soon as the
+    previous one is acked. ``url`` may list several servers: reconnects rotate over them.
     """
-    chunks = [encode_wav(c) for c in split_chunks(audio, chunk_seconds)]
-    durations = [c.duration_s for c in split_chunks(audio, chunk_seconds)]
+    urls = [url] if isinstance(url, str) else list(url)
+    pieces = list(split_chunks(audio, chunk_seconds))
+    chunks = [encode_wav(c) for c in pieces]
+    due: list[float] = []
+    total = 0.0
+    for piece in pieces:
+        total += piece.duration_s
+        due.append(total)  # a chunk exists once its audio has been "recorded"
     began = time.monotonic()
-    events: asyncio.Queue[ClientEvent | None] = asyncio.Queue()
+    events: asyncio.Queue[ClientEvent | BaseException | None] = asyncio.Queue()
+    state: dict[str, Any] = {"session_id": None, "resume_token": None}
 
     def stamp(direction: str, message: dict[str, Any]) -> None:
         event = ClientEvent(
@@ -53,50 +78,111 @@ async def stream_audio(
             on_event(event)
         events.put_nowait(event)
 
-    async with websockets.connect(url, max_size=None, open_timeout=30) as ws:
-        await ws.send(
-            json.dumps(
-                {
-                    "type": "start",
-                    "audio": {"encoding": "wav"},
-                    "language": language,
-                    "metadata": metadata or {},
-                }
-            )
-        )
-        acked: asyncio.Queue[int] = asyncio.Queue()
-
-        async def receive() -> None:
-            try:
-                async for raw in ws:
-                    message = json.loads(raw)
-                    stamp("in", message)
-                    if message.get("type") == "ack":
-                        acked.put_nowait(int(message["seq"]))
-                    if message.get("type") == "final":
-                        break
-            finally:
-                events.put_nowait(None)
-
-        async def send() -> None:
-            next_due = time.monotonic()
-            for index, (chunk, duration) in enumerate(zip(chunks, durations, strict=True)):
-                if realtime:
-                    next_due += duration
-                    await asyncio.sleep(max(0.0, next_due - time.monotonic()))  # pacing, like a mic
-                await ws.send(chunk)
-                stamp("out", {"chunk": index, "bytes": len(chunk), "duration_s": duration})
-                if not realtime:
-                    while await acked.get() < index:
-                        pass
-            await ws.send(json.dumps({"type": "stop"}))
-
-        receiver = asyncio.create_task(receive())
-        sender = asyncio.create_task(send())
+    async def one_connection(target: str) -> bool:
+        """Run until ``final`` (True) or the connection drops (raises _Dropped)."""
         try:
-            while (event := await events.get()) is not None:
-                yield event
-            await sender
+            async with websockets.connect(target, max_size=None, open_timeout=10) as ws:
+                if state["session_id"] is None:
+                    hello = {
+                        "type": "start",
+                        "audio": {"encoding": "wav"},
+                        "language": language,
+                        "metadata": metadata or {},
+                    }
+                else:
+                    hello = {
+                        "type": "resume",
+                        "session_id": state["session_id"],
+                        "resume_token": state["resume_token"],
+                    }
+                await ws.send(json.dumps(hello))
+                acked: asyncio.Queue[int] = asyncio.Queue()
+                ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+                async def receive() -> bool:
+                    async for raw in ws:
+                        message = json.loads(raw)
+                        stamp("in", message)
+                        kind = message.get("type")
+                        if kind == "session":
+                            state["session_id"] = message["session_id"]
+                            state["resume_token"] = message["resume_token"]
+                            if not ready.done():
+                                ready.set_result(int(message["next_seq"]))
+                        elif kind == "ack":
+                            acked.put_nowait(int(message["seq"]))
+                        elif kind == "final":
+                            return True
+                        elif kind == "error" and message.get("code") == "session_not_found":
+                            raise StreamFailed("the server does not know this session")
+                    return False
+
+                async def send() -> None:
+                    start_at = await ready
+                    for index in range(start_at, len(chunks)):
+                        if realtime:
+                            wait = began + due[index] - time.monotonic()
+                            if wait > 0:
+                                await asyncio.sleep(wait)  # pacing, like a microphone
+                        await ws.send(chunks[index])
+                        stamp(
+                            "out",
+                            {"chunk": index, "bytes": len(chunks[index]),
+                             "duration_s": pieces[index].duration_s},
+                        )  # fmt: skip
+                        if not realtime:
+                            while await acked.get() < index:
+                                pass
+                    await ws.send(json.dumps({"type": "stop"}))
+
+                receiver = asyncio.create_task(receive())
+                sender = asyncio.create_task(send())
+                try:
+                    pending: set[asyncio.Task[Any]] = {receiver, sender}
+                    while receiver in pending:
+                        done, pending = await asyncio.wait(
+                            pending, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        if sender in done and (failure := sender.exception()) is not None:
+                            raise failure
+                    finished = receiver.result()
+                finally:
+                    sender.cancel()
+                    receiver.cancel()
+                if not finished:
+                    raise _Dropped()
+                return True
+        except (ConnectionClosed, OSError, InvalidHandshake, TimeoutError) as exc:
+            if isinstance(exc, InvalidURI):
+                raise StreamFailed(str(exc)) from exc
+            raise _Dropped() from exc
+
+    async def run() -> None:
+        attempt = 0
+        try:
+            while True:
+                target = urls[attempt % len(urls)]
+                try:
+                    if await one_connection(target):
+                        return
+                except _Dropped:
+                    attempt += 1
+                    if attempt > max_reconnects:
+                        raise StreamFailed(f"gave up after {max_reconnects} reconnects") from None
+                    backoff = min(2.0, 0.05 * 2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+                    stamp("reconnect", {"attempt": attempt, "backoff_s": round(backoff, 3)})
+                    await asyncio.sleep(backoff)
+        except BaseException as exc:  # surfaced to the consumer
+            events.put_nowait(exc)
+            return
         finally:
-            sender.cancel()
-            receiver.cancel()
+            events.put_nowait(None)
+
+    runner = asyncio.create_task(run())
+    try:
+        while (item := await events.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        runner.cancel()

@@ -8,6 +8,7 @@
     │   └── AudioError(code)         a chunk that cannot be decoded or breaks the limits
     ├── SessionError(code)           unknown / finished session
     ├── StateStoreError              the session store (Redis) did not answer
+    │   └── SessionTakenOver         another instance now writes this session (fenced out)
     └── ProviderError(provider, retryable, category)
         ├── ProviderTimeout          no answer within the deadline (retryable)
         ├── ProviderConnectionError  could not reach the provider (retryable)
@@ -61,6 +62,10 @@ class SessionError(DrTranscribeError):
 
 class StateStoreError(DrTranscribeError):
     """The session store did not answer in time."""
+
+
+class SessionTakenOver(StateStoreError):
+    """This instance's writes were refused: a newer writer holds the session's fence."""
 
 
 class ProviderError(DrTranscribeError):

@@ -47,6 +47,9 @@ ERROR_CODES: dict[str, str] = {
     "extraction_failed": "A note update failed; the next update will include its segments.",
     "store_unavailable": "Session state could not be stored; the chunk was not acked, resend it.",
     "internal_error": "An unexpected server error; the session's stored data is intact.",
+    "session_not_found": "`resume` named a session that does not exist, has expired, or with a "
+    "token that does not match (deliberately indistinguishable).",
+    "session_taken_over": "Another connection resumed this session; this one is closed with 4001.",
 }
 
 
@@ -88,15 +91,25 @@ class StartMessage(_Message):
     )
 
 
+class ResumeMessage(_Message):
+    """Instead of ``start``: carry on a session after a lost connection, on any instance."""
+
+    type: Literal["resume"]
+    protocol: Literal[1] = 1
+    session_id: str = Field(min_length=1, max_length=64)
+    resume_token: str = Field(min_length=1, max_length=256)
+
+
 class StopMessage(_Message):
     type: Literal["stop"]
 
 
-ClientMessage = Annotated[StartMessage | StopMessage, Field(discriminator="type")]
-_client_adapter: TypeAdapter[StartMessage | StopMessage] = TypeAdapter(ClientMessage)
+AnyClientMessage = StartMessage | ResumeMessage | StopMessage
+ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
+_client_adapter: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
 
 
-def parse_client_message(raw: str | bytes) -> StartMessage | StopMessage:
+def parse_client_message(raw: str | bytes) -> AnyClientMessage:
     """Decode one text frame, raising :class:`ProtocolError` with a documented code."""
     try:
         data: Any = json.loads(raw)
@@ -105,10 +118,10 @@ def parse_client_message(raw: str | bytes) -> StartMessage | StopMessage:
     if not isinstance(data, dict):
         raise ProtocolError("invalid_json", "a message must be a JSON object")
     kind = data.get("type")
-    if kind not in ("start", "stop"):
+    if kind not in CLIENT_MESSAGES:
         raise ProtocolError(
             "unknown_message_type",
-            f"unknown message type {str(kind)[:32]!r}; expected start or stop",
+            f"unknown message type {str(kind)[:32]!r}; expected start, resume or stop",
         )
     try:
         return _client_adapter.validate_python(data)
@@ -131,7 +144,14 @@ class SessionMessage(_Message):
     type: Literal["session"] = "session"
     protocol: int = PROTOCOL_VERSION
     session_id: str
-    next_seq: int = Field(description="Sequence number the server will give the next chunk.")
+    resume_token: str = Field(
+        description="Secret for `resume`; keep it with the session id, never log it."
+    )
+    resumed: bool = False
+    next_seq: int = Field(
+        description="Sequence number the server will give the next chunk: after a resume, "
+        "resend every chunk from this one on."
+    )
     limits: Limits
 
 
@@ -165,6 +185,11 @@ class PatchOperation(_Message):
 class NoteMessage(_Message):
     type: Literal["note"] = "note"
     version: int = Field(description="Note version after applying `patch` to version - 1.")
+    snapshot: bool = Field(
+        default=False,
+        description="True after a resume: `patch` replaces the whole note (path ''), whatever "
+        "version the client had.",
+    )
     patch: list[PatchOperation]
 
     @field_serializer("patch")
@@ -205,7 +230,11 @@ server_adapter: TypeAdapter[
     SessionMessage | AckMessage | TranscriptMessage | NoteMessage | ErrorMessage | FinalMessage
 ] = TypeAdapter(ServerMessage)
 
-CLIENT_MESSAGES: dict[str, type[BaseModel]] = {"start": StartMessage, "stop": StopMessage}
+CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
+    "start": StartMessage,
+    "resume": ResumeMessage,
+    "stop": StopMessage,
+}
 SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "session": SessionMessage,
     "ack": AckMessage,

@@ -1,6 +1,7 @@
 import pytest
 import redis.asyncio as aioredis
 
+from drtranscribe.errors import SessionTakenOver, StateStoreError
 from drtranscribe.extraction.note import ClinicalNote, Medication
 from drtranscribe.state.store import ChunkRecord, SessionStore, connect
 from drtranscribe.transcript import Segment
@@ -8,44 +9,75 @@ from drtranscribe.transcript import Segment
 pytestmark = pytest.mark.integration
 
 
-async def test_session_state_round_trips_with_a_ttl_on_every_key(
-    redis_url: str, redis_client: aioredis.Redis
-) -> None:
-    store = SessionStore(connect(redis_url, socket_timeout_s=1.0), ttl_s=600)
-    await store.create("s_store", {"status": "active", "next_seq": 0}, {"encounter": "E1"})
-    await store.record_chunk("s_store", ChunkRecord(0, 0.0, 5.0, False), {"elapsed_s": 5.0})
-    await store.record_chunk("s_store", ChunkRecord(1, 5.0, 5.0, False), {"elapsed_s": 10.0})
-    await store.mark_transcribed("s_store", [0])
-    seg = Segment(
+@pytest.fixture
+async def store(redis_url: str):  # type: ignore[no-untyped-def]
+    s = SessionStore(connect(redis_url, socket_timeout_s=1.0), ttl_s=600)
+    yield s
+    await s.aclose()
+
+
+def _segment() -> Segment:
+    return Segment(
         id="seg-0000", chunk_seq=1, first_chunk_seq=0, text="hello", start=0, end=10,
         provider="local_whisper", latency_ms=12.0,
     )  # fmt: skip
-    await store.save_segment("s_store", seg)
-    note = ClinicalNote(medications=[Medication(id="med-aspirin", name="aspirin")])
-    await store.save_note("s_store", 3, note, extracted_through={"seg-0000": "hello"})
 
-    assert (await store.meta("s_store"))["next_seq"] == "2"
+
+async def test_session_state_round_trips_with_a_ttl_on_every_key(
+    store: SessionStore, redis_client: aioredis.Redis
+) -> None:
+    token = await store.create(
+        "s_store", {"status": "active", "next_seq": 0}, {"encounter": "E1"},
+        resume_token="rt", instance="i1",
+    )  # fmt: skip
+    await store.record_chunk("s_store", token, ChunkRecord(0, 0.0, 5.0, False), {"elapsed_s": 5.0})
+    await store.record_chunk("s_store", token, ChunkRecord(1, 5.0, 5.0, False), {"elapsed_s": 10.0})
+    await store.mark_transcribed("s_store", token, [0])
+    await store.save_segment("s_store", token, _segment())
+    note = ClinicalNote(medications=[Medication(id="med-aspirin", name="aspirin")])
+    await store.save_note("s_store", token, 3, note, extracted_through={"seg-0000": "hello"})
+
+    meta = await store.meta("s_store")
+    assert meta["next_seq"] == "2"
+    assert meta["elapsed_s"] == "10.0"
+    assert "rt" not in meta.values()  # the resume token is stored hashed
+    assert await store.check_resume_token("s_store", "rt")
+    assert not await store.check_resume_token("s_store", "wrong")
+    assert not await store.check_resume_token("s_nope", "rt")
     assert [(c.seq, c.transcribed) for c in await store.chunks("s_store")] == [
         (0, True),
         (1, False),
     ]
-    assert await store.segments("s_store") == [seg]
+    assert await store.segments("s_store") == [_segment()]
     assert await store.note("s_store") == (3, note)
     assert await store.extracted_through("s_store") == {"seg-0000": "hello"}
     assert await store.client_meta("s_store") == {"encounter": "E1"}
     keys = await redis_client.keys("drt:{s_store}:*")
-    assert len(keys) == 5
+    assert len(keys) == 8
     for key in keys:
         assert 0 < await redis_client.ttl(key) <= 600
 
-    assert await store.delete("s_store") == 5
+    assert await store.delete("s_store") == 8
     assert await redis_client.keys("drt:{s_store}:*") == []
-    await store.aclose()
+
+
+async def test_a_fenced_out_writer_cannot_write(store: SessionStore) -> None:
+    old = await store.create("s_fence", {"status": "active"}, {}, resume_token="rt", instance="a")
+    new = await store.take("s_fence", instance="b")
+    assert new == old + 1
+    with pytest.raises(SessionTakenOver):
+        await store.save_segment("s_fence", old, _segment())
+    with pytest.raises(SessionTakenOver):
+        await store.record_chunk("s_fence", old, ChunkRecord(0, 0.0, 5.0, False), {})
+    assert await store.segments("s_fence") == []
+    await store.save_segment("s_fence", new, _segment())
+    assert await store.segments("s_fence") == [_segment()]
+    await store.delete("s_fence")
+    with pytest.raises(SessionTakenOver):  # erased: nobody writes it back
+        await store.save_segment("s_fence", new, _segment())
 
 
 async def test_unreachable_redis_is_a_store_error_not_a_hang() -> None:
-    from drtranscribe.errors import StateStoreError
-
     store = SessionStore(connect("redis://127.0.0.1:1/0", socket_timeout_s=0.2), ttl_s=60)
     assert await store.ping() is False
     with pytest.raises(StateStoreError):

@@ -556,28 +556,28 @@ def test_chief_complaint_from_im_here_because() -> None:
 def test_chief_complaint_without_a_known_symptom_names_the_reason() -> None:
     n = note(
         ("clinician", "How can I help you today?"),
-        ("patient", "I came in for a refill of my prescriptions."),
+        ("patient", "I'm here to renew my prescriptions."),
     )
     assert n.chief_complaint is not None
-    assert n.chief_complaint.text == "Refill of my prescriptions"
+    assert n.chief_complaint.text == "Renew my prescriptions"
 
 
 def test_chief_complaint_quotes_an_answer_without_cue_or_symptom() -> None:
     n = note(
         ("clinician", "What can I do for you?"),
-        ("patient", "Well, my blood sugar numbers at home keep creeping up."),
+        ("patient", "Well, my sugar readings at home have been high lately."),
     )
     assert n.chief_complaint is not None
-    assert n.chief_complaint.text == "My blood sugar numbers at home keep creeping up."
+    assert n.chief_complaint.text == "My sugar readings at home have been high lately."
 
 
 def test_chief_complaint_from_the_clinicians_summary() -> None:
     n = note(
         ("clinician", "Good morning."),
-        ("clinician", "She is a 50 year old woman who presents today for her annual exam."),
+        ("clinician", "Ms Park is a 44 year old teacher who presents for her yearly physical."),
     )
     assert n.chief_complaint is not None
-    assert n.chief_complaint.text == "Annual exam"
+    assert n.chief_complaint.text == "Yearly physical"
     assert n.chief_complaint.speaker == "clinician"
 
 
@@ -655,3 +655,105 @@ def test_social_history() -> None:
         "soc-occupation": "Works as a teacher",
         "soc-living": "Lives with my wife",
     }
+
+
+# --- conversational patterns -----------------------------------------------------------------
+
+
+def test_tag_question_after_a_plan_is_still_a_plan() -> None:
+    n = note(("clinician", "We'll get a chest x-ray today, does that sound okay?"))
+    assert [p.id for p in n.plan] == ["plan-test-chest-x-ray"]
+
+
+def test_findings_during_the_examination_are_not_symptoms() -> None:
+    n = note(
+        ("patient", "My knee hurts."),
+        ("clinician", "Now I'll examine you. There is some swelling around both ankles."),
+    )
+    assert symptom_names(n) == {"knee pain"}
+    assert [e.id for e in n.examination] == ["exam-general"]
+
+
+def test_symptom_already_known_in_a_question_is_not_negated_by_no() -> None:
+    n = note(
+        ("patient", "I've had a cough for a week."),
+        ("clinician", "Besides that cough, anything else bothering you?"),
+        ("patient", "No."),
+    )
+    assert symptom(n, "cough")["negated"] is False
+
+
+def test_yes_naming_one_symptom_affirms_only_that_one() -> None:
+    n = note(("clinician", "Any fever or chills?"), ("patient", "Yeah, some chills at night."))
+    assert symptom(n, "chills")["negated"] is False
+    assert "fever" not in symptom_names(n)
+
+
+def test_bare_yeah_then_no_is_a_no() -> None:
+    n = note(("clinician", "Any wheezing?"), ("patient", "Yes. Well no, not really."))
+    assert symptom(n, "wheezing")["negated"] is True
+
+
+def test_not_for_a_while_is_a_no() -> None:
+    n = note(("clinician", "Have you had a seizure lately?"), ("patient", "Not for a while now."))
+    assert symptom(n, "seizure")["negated"] is True
+
+
+def test_vomiting_blood_denied_leaves_vomiting_alone() -> None:
+    n = note(
+        ("patient", "I threw up twice yesterday."),
+        ("clinician", "Is there blood in your vomit?"),
+        ("patient", "No."),
+    )
+    assert symptom(n, "vomiting")["negated"] is False
+    assert symptom(n, "vomiting blood")["negated"] is True
+
+
+def test_clinician_advice_and_prognosis_are_not_symptoms() -> None:
+    n = note(
+        ("clinician", "You can take Tylenol for the fever."),
+        ("clinician", "After the shot you might get some swelling."),
+    )
+    assert symptom_names(n) == set()
+    assert [m.id for m in n.medications] == ["med-acetaminophen"]
+
+
+def test_the_speakers_own_relative_is_not_family_history() -> None:
+    n = note(
+        ("clinician", "My own aunt had breast cancer, so I understand the worry."),
+        ("patient", "My father had colon cancer."),
+    )
+    assert [f.text for f in n.family_history] == ["Father: colon cancer"]
+
+
+def test_other_allergies_besides_a_known_one() -> None:
+    n = note(
+        ("clinician", "Apart from the penicillin, are you allergic to anything else?"),
+        ("patient", "Nothing else."),
+    )
+    assert [(a.substance, a.no_known_allergies) for a in n.allergies] == [("penicillin", False)]
+
+
+def test_clinician_summary_gives_chief_complaint_and_history_list() -> None:
+    n = note(
+        (
+            "clinician",
+            "Mr Lee, 70, has a medical history of asthma, hypothyroidism and gout "
+            "and comes in today with joint pain.",
+        ),
+    )
+    assert n.chief_complaint is not None
+    assert n.chief_complaint.text == "Joint pain"
+    assert [p.text for p in n.past_medical_history] == ["Asthma", "Hypothyroidism", "Gout"]
+
+
+def test_assessment_problem_by_problem() -> None:
+    n = note(("clinician", "Regarding your high blood pressure, carry on with the lisinopril."))
+    assert [(d.id, d.certainty) for d in n.assessment] == [("dx-hypertension", "confirmed")]
+    assert n.medications[0].status == "current"
+
+
+def test_spelled_out_abbreviation_and_tokenised_contraction() -> None:
+    n = note(("patient", "I was told I have I B S. I do n't have a fever."))
+    assert [p.text for p in n.past_medical_history] == ["Irritable bowel syndrome"]
+    assert symptom(n, "fever")["negated"] is True

@@ -2,13 +2,13 @@
 
 State machine: ``awaiting_start`` → ``streaming`` → ``stopping`` → closed. A protocol
 violation gets an ``error`` message and the connection stays open (nothing accepted is
-lost); only the session's normal end closes it, with 1000.
+lost). The session's normal end closes with 1000; a takeover by a resuming connection
+elsewhere closes with 4001.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 
 import structlog
@@ -16,9 +16,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 from starlette.websockets import WebSocketState
 
-from drtranscribe.errors import ProtocolError, StateStoreError
+from drtranscribe.errors import ProtocolError, SessionError, SessionTakenOver, StateStoreError
 from drtranscribe.protocol import (
     ErrorMessage,
+    FinalMessage,
+    ResumeMessage,
     StartMessage,
     StopMessage,
     dump,
@@ -30,11 +32,15 @@ from drtranscribe.session.services import SessionServices
 log = structlog.get_logger(__name__)
 router = APIRouter()
 
+CLOSE_NORMAL = 1000
+CLOSE_TAKEN_OVER = 4001
+
 
 class _State(enum.Enum):
     AWAITING_START = "awaiting_start"
     STREAMING = "streaming"
     STOPPING = "stopping"
+    CLOSED = "closed"
 
 
 class _Connection:
@@ -54,15 +60,21 @@ class _Connection:
             except (WebSocketDisconnect, RuntimeError, OSError):
                 log.debug("ws.send_after_close")
 
-    async def error(self, exc: ProtocolError, *, seq: int | None = None) -> None:
-        log.info("ws.client_error", code=exc.code, state=self.state.value)
-        await self.send(
-            ErrorMessage(code=exc.code, message=exc.message, retryable=exc.retryable, seq=seq)
-        )
+    async def close(self, code: int) -> None:
+        self.state = _State.CLOSED
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            try:
+                await self.ws.close(code=code)
+            except (RuntimeError, OSError):
+                log.debug("ws.close_after_close")
+
+    async def error(self, code: str, message: str, *, retryable: bool = False) -> None:
+        log.info("ws.client_error", code=code, state=self.state.value)
+        await self.send(ErrorMessage(code=code, message=message, retryable=retryable))
 
     async def run(self) -> None:
         limits = self.services.settings.limits
-        while True:
+        while self.state is not _State.CLOSED:
             frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(frame.get("code", 1000))
@@ -77,19 +89,17 @@ class _Connection:
                             "frame_too_large",
                             f"text frame over the {limits.max_text_bytes}-byte limit",
                         )
-                    if await self.on_message(parse_client_message(text)):
-                        return
+                    await self.on_message(parse_client_message(text))
             except ProtocolError as exc:
-                await self.error(exc)
+                await self.error(exc.code, exc.message, retryable=exc.retryable)
+            except SessionError as exc:
+                await self.error(exc.code, exc.message)
+            except SessionTakenOver:
+                await self.error("session_taken_over", "this session was resumed elsewhere")
+                await self.close(CLOSE_TAKEN_OVER)
             except StateStoreError:
                 log.error("state.unavailable", stage="accept")
-                await self.send(
-                    ErrorMessage(
-                        code="store_unavailable",
-                        message="chunk not stored; resend it",
-                        retryable=True,
-                    )
-                )
+                await self.error("store_unavailable", "not stored; send it again", retryable=True)
 
     async def on_audio(self, data: bytes) -> None:
         if self.session is None or self.state is not _State.STREAMING:
@@ -99,22 +109,30 @@ class _Connection:
             )
         await self.session.accept_chunk(data)
 
-    async def on_message(self, message: StartMessage | StopMessage) -> bool:
-        """Handle a control message; True when the connection is done."""
-        if isinstance(message, StartMessage):
+    async def on_message(self, message: StartMessage | ResumeMessage | StopMessage) -> None:
+        if isinstance(message, StartMessage | ResumeMessage):
             if self.state is not _State.AWAITING_START:
                 raise ProtocolError("protocol_order", "session already started")
-            self.session = await LiveSession.start(self.services, message, self.send)
-            structlog.contextvars.bind_contextvars(session_id=self.session.session_id)
+            if isinstance(message, StartMessage):
+                session = await LiveSession.start(self.services, message, self.send)
+            else:
+                resumed = await LiveSession.resume(self.services, message, self.send)
+                if isinstance(resumed, FinalMessage):  # it had finished: say so again
+                    await self.send(resumed)
+                    await self.close(CLOSE_NORMAL)
+                    return
+                session = resumed
+            self.session = session
+            session.on_taken_over = lambda: self.close(CLOSE_TAKEN_OVER)
+            structlog.contextvars.bind_contextvars(session_id=session.session_id)
             self.state = _State.STREAMING
-            return False
+            return
         if self.session is None or self.state is not _State.STREAMING:
             raise ProtocolError("protocol_order", "stop before start")
         self.state = _State.STOPPING
         final = await self.session.stop()
         await self.send(final)
-        await self.ws.close(code=1000)
-        return True
+        await self.close(CLOSE_NORMAL)
 
 
 @router.websocket("/v1/stream")
@@ -127,9 +145,6 @@ async def stream(websocket: WebSocket) -> None:
     except WebSocketDisconnect as exc:
         log.info("ws.disconnected", code=exc.code, state=connection.state.value)
     finally:
-        if connection.session is not None and connection.state is not _State.STOPPING:
+        if connection.session is not None:
             await connection.session.abort()
-        elif connection.session is not None:
-            with contextlib.suppress(Exception):
-                await connection.session.abort()
         structlog.contextvars.unbind_contextvars("session_id")

@@ -25,10 +25,18 @@ from datetime import UTC, datetime
 import structlog
 from pydantic import BaseModel
 
+from drtranscribe import failpoints
 from drtranscribe.audio.decode import decode_chunk
 from drtranscribe.audio.pcm import PcmAudio, resample_mono
-from drtranscribe.audio.wav import encode_wav
-from drtranscribe.errors import AllProvidersFailed, AudioError, ProtocolError, StateStoreError
+from drtranscribe.audio.wav import decode_wav, encode_wav
+from drtranscribe.errors import (
+    AllProvidersFailed,
+    AudioError,
+    ProtocolError,
+    SessionError,
+    SessionTakenOver,
+    StateStoreError,
+)
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.diff import note_patch
 from drtranscribe.extraction.note import ClinicalNote
@@ -40,6 +48,8 @@ from drtranscribe.protocol import (
     FinalMessage,
     Limits,
     NoteMessage,
+    PatchOperation,
+    ResumeMessage,
     SessionMessage,
     StartMessage,
     TranscriptMessage,
@@ -73,8 +83,11 @@ class LiveSession:
         audio_format: AudioFormat,
         language: str,
         emit: Emit,
+        *,
+        token: int,
     ) -> None:
         self.services = services
+        self.token = token  # fencing token: every write of this writer carries it
         self.settings = services.settings
         self.session_id = session_id
         self.audio_format = audio_format
@@ -101,6 +114,8 @@ class LiveSession:
         self._room = asyncio.Condition()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
+        self.on_taken_over: Callable[[], Awaitable[None]] | None = None
+        self.taken_over = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -108,34 +123,130 @@ class LiveSession:
     async def start(
         cls, services: SessionServices, message: StartMessage, emit: Emit
     ) -> LiveSession:
-        session = cls(services, new_session_id(), message.audio, message.language, emit)
-        await services.store.create(
-            session.session_id,
+        session_id = new_session_id()
+        resume_token = secrets.token_urlsafe(32)
+        token = await services.store.create(
+            session_id,
             {
                 "status": "active",
-                "encoding": message.audio.encoding,
+                "audio_format": message.audio.model_dump_json(),
                 "language": message.language,
                 "next_seq": 0,
                 "elapsed_s": 0.0,
             },
             message.metadata,
+            resume_token=resume_token,
+            instance=services.instance_id,
         )
+        session = cls(services, session_id, message.audio, message.language, emit, token=token)
         session._spawn()
-        limits = services.settings.limits
-        await emit(
-            SessionMessage(
-                session_id=session.session_id,
-                next_seq=0,
-                limits=Limits(
-                    max_frame_bytes=limits.max_frame_bytes,
-                    max_text_bytes=limits.max_text_bytes,
-                    max_chunk_seconds=limits.max_chunk_seconds,
-                    max_pending_chunks=limits.max_pending_chunks,
-                ),
-            )
-        )
+        await emit(session._session_message(resume_token, resumed=False))
         session.log.info("session.started", encoding=message.audio.encoding)
         return session
+
+    @classmethod
+    async def resume(
+        cls, services: SessionServices, message: ResumeMessage, emit: Emit
+    ) -> LiveSession | FinalMessage:
+        """Carry on a session stored by any instance; a finished one yields its final."""
+        store = services.store
+        sid = message.session_id
+        if not await store.check_resume_token(sid, message.resume_token):
+            raise SessionError("session_not_found", "no such session (or it has expired)")
+        token = await store.take(sid, instance=services.instance_id)
+        snap = await store.snapshot(sid)
+        if snap is None:
+            raise SessionError("session_not_found", "no such session (or it has expired)")
+        meta = snap.meta
+        session = cls(
+            services,
+            sid,
+            AudioFormat.model_validate_json(meta["audio_format"]),
+            meta.get("language", "en"),
+            emit,
+            token=token,
+        )
+        session.next_seq = int(meta.get("next_seq", 0))
+        session.elapsed_s = float(meta.get("elapsed_s", 0.0))
+        if "sample_rate" in meta:
+            session.layout = (int(meta["sample_rate"]), int(meta["channels"]))
+        session.segments = {s.id: s for s in snap.segments}
+        session.note, session.note_version = snap.note, snap.note_version
+        session._extracted = dict(snap.extracted_through)
+        if meta.get("status") == "finished":
+            return session._final_message(meta.get("final_audio_key") or None)
+        await emit(session._session_message(message.resume_token, resumed=True))
+        for segment in session.transcript():
+            await emit(TranscriptMessage(segment=segment))
+        await emit(
+            NoteMessage(
+                version=session.note_version,
+                snapshot=True,
+                patch=[
+                    PatchOperation.model_validate(
+                        {"op": "replace", "path": "", "value": session.note.model_dump(mode="json"),
+                         "evidence": sorted(session.segments)}
+                    )
+                ],
+            )
+        )  # fmt: skip
+        await session._recover(snap.chunks)
+        session._spawn()
+        session._marked += 1
+        session._note_dirty.set()  # catch the note up with segments it may not reflect yet
+        session.log.info("session.resumed", next_seq=session.next_seq, fence=token)
+        return session
+
+    async def _recover(self, chunks: list[ChunkRecord]) -> None:
+        """Rebuild in-memory windows from stored segments, and queue stored chunks that
+        were never transcribed (acked, then the previous instance died)."""
+        by_seq = {c.seq: c for c in chunks}
+        covered: set[int] = set()
+        for segment in self.transcript():
+            seqs = list(range(segment.first_chunk_seq, segment.chunk_seq + 1))
+            covered.update(seqs)
+            if segment.final:
+                continue
+            window = Window(
+                first_seq=segment.first_chunk_seq, start_s=segment.start, end_s=segment.end
+            )
+            for seq in seqs:
+                window.seqs.append(seq)
+                window.audio.append(await self._load_chunk(seq))
+                if not by_seq[seq].transcribed:
+                    window.failed.append(seq)
+            window.interim = [segment.text]
+            window.emitted = True
+            window.arrived_at = time.monotonic()
+            if should_close(window, window.audio[-1], self.settings.segments):
+                self._finals.put_nowait(window)
+            else:
+                self._window = window
+        for chunk in chunks:
+            if chunk.seq in covered or chunk.transcribed:
+                continue
+            audio = await self._load_chunk(chunk.seq)
+            self._pending += 1
+            self._chunks.put_nowait((chunk.seq, audio, chunk.start_s, time.monotonic()))
+            self.log.info("session.chunk_recovered", chunk_seq=chunk.seq)
+
+    async def _load_chunk(self, seq: int) -> PcmAudio:
+        return decode_wav(await self.services.audio.get_chunk(self.session_id, seq))
+
+    def _session_message(self, resume_token: str, *, resumed: bool) -> SessionMessage:
+        limits = self.settings.limits
+        return SessionMessage(
+            session_id=self.session_id,
+            resume_token=resume_token,
+            resumed=resumed,
+            next_seq=self.next_seq,
+            limits=Limits(
+                max_frame_bytes=limits.max_frame_bytes,
+                max_text_bytes=limits.max_text_bytes,
+                max_chunk_seconds=limits.max_chunk_seconds,
+                max_pending_chunks=limits.max_pending_chunks,
+            ),
+        )
 
     def _spawn(self) -> None:
         for name, coro in (
@@ -182,11 +293,13 @@ class LiveSession:
         seq = self.next_seq
         start_s = self.elapsed_s
         await self.services.audio.put_chunk(self.session_id, seq, encode_wav(audio))
+        failpoints.hit("before_ack", seq)
         extra: dict[str, str | int | float] = {"elapsed_s": start_s + audio.duration_s}
         if self.layout is None:
             extra |= {"sample_rate": audio.sample_rate, "channels": audio.channels}
         await self.services.store.record_chunk(
             self.session_id,
+            self.token,
             ChunkRecord(seq=seq, start_s=start_s, duration_s=audio.duration_s, transcribed=False),
             extra,
         )
@@ -196,6 +309,7 @@ class LiveSession:
         self.elapsed_s = start_s + audio.duration_s
         self._pending += 1
         await self._emit(AckMessage(seq=seq))
+        failpoints.hit("after_ack", seq)
         self._chunks.put_nowait((seq, audio, start_s, arrived))
         return seq
 
@@ -222,38 +336,27 @@ class LiveSession:
                 await task
         self._tasks.clear()
 
-        audio_location: AudioLocation | None = None
         final_audio_key: str | None = None
         if self.next_seq and self.layout is not None:
             final_audio_key = final_key(self.session_id, datetime.now(UTC).date())
-            uri = await self.services.audio.combine(
+            await self.services.audio.combine(
                 self.session_id,
                 list(range(self.next_seq)),
                 final_audio_key,
                 sample_rate=self.layout[0],
                 channels=self.layout[1],
             )
-            audio_location = AudioLocation(
-                uri=uri,
-                duration_s=round(self.elapsed_s, 3),
-                sample_rate=self.layout[0],
-                channels=self.layout[1],
-            )
+        failpoints.hit("during_stop")
         await self.services.store.update_meta(
             self.session_id,
+            self.token,
             {
                 "status": "finished",
                 "finished_at": time.time(),
                 "final_audio_key": final_audio_key or "",
             },
         )
-        final = FinalMessage(
-            session_id=self.session_id,
-            note_version=self.note_version,
-            note=self.note,
-            transcript=self.transcript(),
-            audio=audio_location,
-        )
+        final = self._final_message(final_audio_key)
         self.log.info(
             "session.finished",
             chunks=self.next_seq,
@@ -262,6 +365,23 @@ class LiveSession:
             audio_s=round(self.elapsed_s, 2),
         )
         return final
+
+    def _final_message(self, final_audio_key: str | None) -> FinalMessage:
+        audio_location: AudioLocation | None = None
+        if final_audio_key and self.layout is not None:
+            audio_location = AudioLocation(
+                uri=self.services.audio.uri(final_audio_key),
+                duration_s=round(self.elapsed_s, 3),
+                sample_rate=self.layout[0],
+                channels=self.layout[1],
+            )
+        return FinalMessage(
+            session_id=self.session_id,
+            note_version=self.note_version,
+            note=self.note,
+            transcript=self.transcript(),
+            audio=audio_location,
+        )
 
     def transcript(self) -> list[Segment]:
         return sorted(self.segments.values(), key=lambda s: s.first_chunk_seq)
@@ -285,6 +405,8 @@ class LiveSession:
             seq, audio, start_s, arrived = await self._chunks.get()
             try:
                 await self._process_chunk(seq, audio, start_s, arrived)
+            except SessionTakenOver:
+                await self._taken_over()
             except StateStoreError:
                 self.log.error("state.unavailable", chunk_seq=seq)
                 await self._emit(
@@ -326,7 +448,7 @@ class LiveSession:
         if window is None:
             if not text and not failed:
                 # Silence before any speech: no segment to open, nothing invented.
-                await self.services.store.mark_transcribed(self.session_id, [seq])
+                await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
                 self.log.info("stt.chunk_transcribed", chunk_seq=seq, empty=True, provider=provider)
                 return
             window = self._window = Window(first_seq=seq, start_s=start_s, end_s=end_s)
@@ -353,7 +475,7 @@ class LiveSession:
             )
             window.emitted = True
         if not failed:
-            await self.services.store.mark_transcribed(self.session_id, [seq])
+            await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
             self.log.info(
                 "stt.chunk_transcribed",
                 chunk_seq=seq,
@@ -378,7 +500,9 @@ class LiveSession:
                 text, provider = window.interim_text, "interim"
             try:
                 if recovered and window.failed:
-                    await self.services.store.mark_transcribed(self.session_id, window.failed)
+                    await self.services.store.mark_transcribed(
+                        self.session_id, self.token, window.failed
+                    )
                 if text or window.emitted:
                     await self._publish(
                         Segment(
@@ -400,13 +524,27 @@ class LiveSession:
                     provider=provider,
                     audio_s=round(window.duration_s, 2),
                 )
+            except SessionTakenOver:
+                await self._taken_over()
             except Exception:
                 self.log.exception("session.final_error", chunk_seq=window.seqs[-1])
             finally:
                 self._finals.task_done()
 
+    async def _taken_over(self) -> None:
+        """Another writer holds the fence now: stop writing, tell the client, let go."""
+        if self.taken_over:
+            return
+        self.taken_over = True
+        self.log.warning("session.taken_over")
+        await self._emit(
+            ErrorMessage(code="session_taken_over", message="this session was resumed elsewhere")
+        )
+        if self.on_taken_over is not None:
+            await self.on_taken_over()
+
     async def _publish(self, segment: Segment) -> None:
-        await self.services.store.save_segment(self.session_id, segment)
+        await self.services.store.save_segment(self.session_id, self.token, segment)
         self.segments[segment.id] = segment
         await self._emit(TranscriptMessage(segment=segment))
         self._marked += 1
@@ -425,6 +563,8 @@ class LiveSession:
             mark = self._marked
             try:
                 await self._update_note()
+            except SessionTakenOver:
+                await self._taken_over()
             except AllProvidersFailed as exc:
                 self.log.error("extract.all_failed", providers=len(exc.errors))
                 await self._emit(
@@ -460,8 +600,9 @@ class LiveSession:
         through = {s.id: s.text for s in segments}
         if ops:
             version = self.note_version + 1
+            failpoints.hit("during_extraction", version)
             await self.services.store.save_note(
-                self.session_id, version, new_note, extracted_through=through
+                self.session_id, self.token, version, new_note, extracted_through=through
             )
             self.note, self.note_version = new_note, version
             await self._emit(NoteMessage(version=version, patch=ops))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
 
 from drtranscribe.config import Settings
 from drtranscribe.extraction.base import Extractor
@@ -12,6 +15,11 @@ from drtranscribe.storage.base import AudioStore
 from drtranscribe.transcription.base import SpeechToText
 
 
+def new_instance_id() -> str:
+    """Identifies this process as a session writer (in leases and logs)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
 @dataclass
 class SessionServices:
     settings: Settings
@@ -19,3 +27,4 @@ class SessionServices:
     audio: AudioStore
     stt: FallbackChain[SpeechToText]
     extraction: FallbackChain[Extractor]
+    instance_id: str = field(default_factory=new_instance_id)

@@ -1,23 +1,34 @@
-"""Session state in Redis: metadata, chunks, transcript segments, the note.
+"""Session state in Redis: metadata, chunks, transcript segments, the note, the lease.
 
-Keys (all with the session TTL, refreshed on every write; the ``{id}`` hash tag keeps a
-session's keys in one slot of a cluster)::
+Keys (the ``{sid}`` hash tag keeps a session's keys in one cluster slot; every write
+refreshes the session TTL on all of them)::
 
-    drt:{sid}:meta      hash   status, format, language, next_seq, created_at, ...
-    drt:{sid}:chunks    hash   seq -> {"duration_s", "start_s", "transcribed"}
+    drt:{sid}:meta      hash   status, encoding, language, next_seq, elapsed_s, layout,
+                               resume token hash, created_at, final_audio_key, ...
+    drt:{sid}:chunks    hash   seq -> {"start_s", "duration_s"}
+    drt:{sid}:done      set    seqs whose audio has been transcribed
     drt:{sid}:segments  hash   segment id -> Segment JSON
-    drt:{sid}:note      hash   version, note (JSON)
+    drt:{sid}:note      hash   version, note (JSON), through (segment id -> text it reflects)
     drt:{sid}:client    hash   client metadata (never logged)
+    drt:{sid}:fence     string the fencing token of the current writer (INCR on takeover)
+    drt:{sid}:lease     string which instance holds the session, and with which token
+
+One writer per session: an instance takes the session with :meth:`SessionStore.take`,
+which increments the fence; every write goes through a Lua script that first checks the
+fence, so a paused or half-dead previous writer cannot overwrite anything once a new one
+has taken over (its writes fail with :class:`SessionTakenOver`).
 
 Timeouts are explicit (redis-py's defaults are a 5 s socket timeout and several
-retries); every failure surfaces as :class:`StateStoreError` so the caller does not ack.
+retries); every failure surfaces as :class:`StateStoreError`, so nothing is acked.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,14 +36,31 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from drtranscribe.errors import StateStoreError
+from drtranscribe.errors import SessionTakenOver, StateStoreError
 from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.transcript import Segment
 
 T = TypeVar("T")
+
+_PARTS = ("meta", "chunks", "done", "segments", "note", "client", "fence", "lease")
+
+# KEYS[1] fence, KEYS[2..] every key of the session (touched with the TTL)
+# ARGV[1] expected token, ARGV[2] ttl, ARGV[3] JSON list of commands
+_FENCED_WRITE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED')
+end
+for _, cmd in ipairs(cjson.decode(ARGV[3])) do
+  redis.call(unpack(cmd))
+end
+for i = 2, #KEYS do
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+end
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -43,8 +71,24 @@ class ChunkRecord:
     transcribed: bool
 
 
-def _key(session_id: str, part: str) -> str:
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """Everything a new writer needs to carry a session on."""
+
+    meta: dict[str, str]
+    chunks: list[ChunkRecord]
+    segments: list[Segment]
+    note_version: int
+    note: ClinicalNote
+    extracted_through: dict[str, str]
+
+
+def key(session_id: str, part: str) -> str:
     return f"drt:{{{session_id}}}:{part}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def connect(url: str, *, socket_timeout_s: float) -> aioredis.Redis:
@@ -64,15 +108,20 @@ class SessionStore:
     def __init__(self, client: aioredis.Redis, *, ttl_s: int) -> None:
         self.client = client
         self.ttl_s = ttl_s
+        self._fenced_write = client.register_script(_FENCED_WRITE)
 
     async def _run(self, op: Callable[[], Awaitable[T]]) -> T:
         try:
             return await op()
+        except ResponseError as exc:
+            if "FENCED" in str(exc):
+                raise SessionTakenOver("another instance has taken this session over") from exc
+            raise StateStoreError("session store error") from exc
         except (RedisError, OSError, TimeoutError) as exc:
             raise StateStoreError("session store unavailable") from exc
 
-    def _keys(self, session_id: str) -> list[str]:
-        return [_key(session_id, p) for p in ("meta", "chunks", "segments", "note", "client")]
+    def keys(self, session_id: str) -> list[str]:
+        return [key(session_id, p) for p in _PARTS]
 
     async def ping(self) -> bool:
         try:
@@ -80,160 +129,218 @@ class SessionStore:
         except (RedisError, OSError, TimeoutError):
             return False
 
+    # ------------------------------------------------------------------ ownership
+
     async def create(
-        self, session_id: str, meta: Mapping[str, str | int | float], client_meta: Mapping[str, str]
-    ) -> None:
-        async def op() -> None:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hset(_key(session_id, "meta"), mapping={**meta, "created_at": time.time()})
-                if client_meta:
-                    pipe.hset(_key(session_id, "client"), mapping=dict(client_meta))
-                pipe.hset(_key(session_id, "note"), mapping={"version": 0, "note": "{}"})
-                for key in self._keys(session_id):
-                    pipe.expire(key, self.ttl_s)
-                await pipe.execute()
+        self,
+        session_id: str,
+        meta: Mapping[str, str | int | float],
+        client_meta: Mapping[str, str],
+        *,
+        resume_token: str,
+        instance: str,
+    ) -> int:
+        """Create a session owned by ``instance``; returns its fencing token (1)."""
 
-        await self._run(op)
-
-    async def meta(self, session_id: str) -> dict[str, str]:
-        result: dict[str, str] = await self._run(
-            lambda: self.client.hgetall(_key(session_id, "meta"))  # type: ignore[arg-type,return-value]
-        )
-        return result
-
-    async def update_meta(self, session_id: str, fields: Mapping[str, str | int | float]) -> None:
-        async def op() -> None:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hset(_key(session_id, "meta"), mapping=dict(fields))
-                self._touch(pipe, session_id)
-                await pipe.execute()
-
-        await self._run(op)
-
-    def _touch(self, pipe: Any, session_id: str) -> None:
-        for key in self._keys(session_id):
-            pipe.expire(key, self.ttl_s)
-
-    async def record_chunk(
-        self, session_id: str, chunk: ChunkRecord, extra: Mapping[str, Any]
-    ) -> None:
-        """Record a stored chunk and advance ``next_seq``, atomically."""
-
-        async def op() -> None:
+        async def op() -> int:
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.hset(
-                    _key(session_id, "chunks"),
-                    str(chunk.seq),
-                    json.dumps(
-                        {
-                            "start_s": chunk.start_s,
-                            "duration_s": chunk.duration_s,
-                            "transcribed": chunk.transcribed,
-                        }
-                    ),
+                    key(session_id, "meta"),
+                    mapping={
+                        **meta,
+                        "created_at": time.time(),
+                        "resume_token_sha256": hash_token(resume_token),
+                    },
                 )
-                pipe.hset(_key(session_id, "meta"), mapping={"next_seq": chunk.seq + 1, **extra})
-                self._touch(pipe, session_id)
+                if client_meta:
+                    pipe.hset(key(session_id, "client"), mapping=dict(client_meta))
+                pipe.hset(key(session_id, "note"), mapping={"version": 0, "note": "{}"})
+                pipe.set(key(session_id, "fence"), 1)
+                pipe.set(key(session_id, "lease"), f"{instance}:1")
+                for k in self.keys(session_id):
+                    pipe.expire(k, self.ttl_s)
                 await pipe.execute()
+            return 1
 
-        await self._run(op)
+        return await self._run(op)
 
-    async def mark_transcribed(self, session_id: str, seqs: list[int]) -> None:
-        async def op() -> None:
-            raw = await self.client.hmget(_key(session_id, "chunks"), [str(s) for s in seqs])  # type: ignore[misc]
-            updates = {}
-            for seq, value in zip(seqs, raw, strict=True):
-                if value is None:
-                    continue
-                record = json.loads(value)
-                record["transcribed"] = True
-                updates[str(seq)] = json.dumps(record)
-            if updates:
-                await self.client.hset(_key(session_id, "chunks"), mapping=updates)  # type: ignore[misc]
+    async def take(self, session_id: str, *, instance: str) -> int:
+        """Become the session's writer: a new fencing token, fencing out any previous one."""
 
-        await self._run(op)
+        async def op() -> int:
+            token = int(await self.client.incr(key(session_id, "fence")))
+            await self.client.set(key(session_id, "lease"), f"{instance}:{token}", ex=self.ttl_s)
+            return token
 
-    async def chunks(self, session_id: str) -> list[ChunkRecord]:
-        raw: dict[str, str] = await self._run(
-            lambda: self.client.hgetall(_key(session_id, "chunks"))  # type: ignore[arg-type,return-value]
+        return await self._run(op)
+
+    async def check_resume_token(self, session_id: str, token: str) -> bool:
+        expected = await self._run(
+            lambda: self.client.hget(key(session_id, "meta"), "resume_token_sha256")  # type: ignore[arg-type,return-value]
         )
-        out = []
-        for seq, value in raw.items():
-            record = json.loads(value)
-            out.append(
-                ChunkRecord(
-                    seq=int(seq),
-                    start_s=float(record["start_s"]),
-                    duration_s=float(record["duration_s"]),
-                    transcribed=bool(record["transcribed"]),
-                )
-            )
-        return sorted(out, key=lambda c: c.seq)
+        return bool(expected) and hmac.compare_digest(str(expected), hash_token(token))
 
-    async def save_segment(self, session_id: str, segment: Segment) -> None:
-        async def op() -> None:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hset(_key(session_id, "segments"), segment.id, segment.model_dump_json())
-                self._touch(pipe, session_id)
-                await pipe.execute()
+    # ------------------------------------------------------------------ fenced writes
 
-        await self._run(op)
+    async def _write(self, session_id: str, token: int, commands: Sequence[Sequence[Any]]) -> None:
+        keys = [key(session_id, "fence"), *self.keys(session_id)]
+        args: list[str | int] = [
+            token,
+            self.ttl_s,
+            json.dumps([list(map(_arg, c)) for c in commands]),
+        ]
+        await self._run(lambda: self._fenced_write(keys=keys, args=args))
 
-    async def segments(self, session_id: str) -> list[Segment]:
-        raw: dict[str, str] = await self._run(
-            lambda: self.client.hgetall(_key(session_id, "segments"))  # type: ignore[arg-type,return-value]
+    async def update_meta(
+        self, session_id: str, token: int, fields: Mapping[str, str | int | float]
+    ) -> None:
+        flat = [x for kv in fields.items() for x in kv]
+        await self._write(session_id, token, [["HSET", key(session_id, "meta"), *flat]])
+
+    async def record_chunk(
+        self,
+        session_id: str,
+        token: int,
+        chunk: ChunkRecord,
+        meta: Mapping[str, str | int | float],
+    ) -> None:
+        """Record a stored chunk and advance ``next_seq``, atomically."""
+        record = json.dumps({"start_s": chunk.start_s, "duration_s": chunk.duration_s})
+        flat = [x for kv in {"next_seq": chunk.seq + 1, **meta}.items() for x in kv]
+        await self._write(
+            session_id,
+            token,
+            [
+                ["HSET", key(session_id, "chunks"), chunk.seq, record],
+                ["HSET", key(session_id, "meta"), *flat],
+            ],
         )
-        segs = [Segment.model_validate_json(v) for v in raw.values()]
-        return sorted(segs, key=lambda s: (s.first_chunk_seq, s.id))
 
-    async def note(self, session_id: str) -> tuple[int, ClinicalNote]:
-        raw: dict[str, str] = await self._run(
-            lambda: self.client.hgetall(_key(session_id, "note"))  # type: ignore[arg-type,return-value]
+    async def mark_transcribed(self, session_id: str, token: int, seqs: Sequence[int]) -> None:
+        if seqs:
+            await self._write(session_id, token, [["SADD", key(session_id, "done"), *seqs]])
+
+    async def save_segment(self, session_id: str, token: int, segment: Segment) -> None:
+        await self._write(
+            session_id,
+            token,
+            [["HSET", key(session_id, "segments"), segment.id, segment.model_dump_json()]],
         )
-        if not raw:
-            return 0, ClinicalNote()
-        return int(raw["version"]), ClinicalNote.model_validate_json(raw["note"])
 
     async def save_note(
         self,
         session_id: str,
+        token: int,
         version: int,
         note: ClinicalNote,
         *,
         extracted_through: Mapping[str, str],
     ) -> None:
-        """Store note ``version`` together with the segment revisions it reflects."""
+        """Store note ``version`` together with the segment texts it reflects."""
+        await self._write(
+            session_id,
+            token,
+            [
+                [
+                    "HSET",
+                    key(session_id, "note"),
+                    "version",
+                    version,
+                    "note",
+                    note.model_dump_json(),
+                    "through",
+                    json.dumps(dict(extracted_through)),
+                ]
+            ],
+        )
 
-        async def op() -> None:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hset(
-                    _key(session_id, "note"),
-                    mapping={
-                        "version": version,
-                        "note": note.model_dump_json(),
-                        "through": json.dumps(dict(extracted_through)),
-                    },
-                )
-                self._touch(pipe, session_id)
-                await pipe.execute()
+    # ------------------------------------------------------------------ reads
 
-        await self._run(op)
+    async def meta(self, session_id: str) -> dict[str, str]:
+        result: dict[str, str] = await self._run(
+            lambda: self.client.hgetall(key(session_id, "meta"))  # type: ignore[arg-type,return-value]
+        )
+        return result
+
+    async def chunks(self, session_id: str) -> list[ChunkRecord]:
+        async def op() -> tuple[dict[str, str], set[str]]:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.hgetall(key(session_id, "chunks"))
+                pipe.smembers(key(session_id, "done"))
+                raw, done = await pipe.execute()
+            return raw, done
+
+        raw, done = await self._run(op)
+        out = [
+            ChunkRecord(
+                seq=int(seq),
+                start_s=float(json.loads(v)["start_s"]),
+                duration_s=float(json.loads(v)["duration_s"]),
+                transcribed=seq in done,
+            )
+            for seq, v in raw.items()
+        ]
+        return sorted(out, key=lambda c: c.seq)
+
+    async def segments(self, session_id: str) -> list[Segment]:
+        raw: dict[str, str] = await self._run(
+            lambda: self.client.hgetall(key(session_id, "segments"))  # type: ignore[arg-type,return-value]
+        )
+        segs = [Segment.model_validate_json(v) for v in raw.values()]
+        return sorted(segs, key=lambda s: (s.first_chunk_seq, s.id))
+
+    async def note(self, session_id: str) -> tuple[int, ClinicalNote]:
+        version, note, _ = await self._note(session_id)
+        return version, note
+
+    async def _note(self, session_id: str) -> tuple[int, ClinicalNote, dict[str, str]]:
+        raw: dict[str, str] = await self._run(
+            lambda: self.client.hgetall(key(session_id, "note"))  # type: ignore[arg-type,return-value]
+        )
+        if not raw:
+            return 0, ClinicalNote(), {}
+        through = dict(json.loads(raw["through"])) if raw.get("through") else {}
+        return int(raw["version"]), ClinicalNote.model_validate_json(raw["note"]), through
 
     async def extracted_through(self, session_id: str) -> dict[str, str]:
-        raw = await self._run(
-            lambda: self.client.hget(_key(session_id, "note"), "through")  # type: ignore[arg-type,return-value]
+        return (await self._note(session_id))[2]
+
+    async def snapshot(self, session_id: str) -> SessionSnapshot | None:
+        meta = await self.meta(session_id)
+        if not meta:
+            return None
+        version, note, through = await self._note(session_id)
+        return SessionSnapshot(
+            meta=meta,
+            chunks=await self.chunks(session_id),
+            segments=await self.segments(session_id),
+            note_version=version,
+            note=note,
+            extracted_through=through,
         )
-        return dict(json.loads(raw)) if raw else {}
 
     async def client_meta(self, session_id: str) -> dict[str, str]:
         result: dict[str, str] = await self._run(
-            lambda: self.client.hgetall(_key(session_id, "client"))  # type: ignore[arg-type,return-value]
+            lambda: self.client.hgetall(key(session_id, "client"))  # type: ignore[arg-type,return-value]
         )
         return result
 
     async def delete(self, session_id: str) -> int:
-        result: int = await self._run(lambda: self.client.delete(*self._keys(session_id)))
-        return result
+        """Erase the session (fencing out a live writer first). Returns keys deleted."""
+
+        async def op() -> int:
+            await self.client.incr(key(session_id, "fence"))
+            deleted: int = await self.client.delete(*self.keys(session_id))
+            return deleted
+
+        return await self._run(op)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _arg(value: Any) -> str:
+    """Commands travel as JSON strings: Lua would print floats with 14 digits only."""
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)

@@ -54,7 +54,8 @@ _ALLERGEN_RE = re.compile(
 _TRIGGER = re.compile(
     r"\b(?:allergic (?:reaction )?(?:to|from)|allerg(?:y|ies) (?:to|with|from)|"
     r"(?:bad |severe |an? )?reactions? (?:to|from|with)|intoleran(?:t|ce) (?:to|of)|"
-    r"sensitiv(?:e|ity) to|can not (?:take|have|tolerate))\b"
+    r"sensitiv(?:e|ity) to|can not (?:take|have|tolerate)|react(?:ed|s)? (?:badly |poorly |"
+    r"bad )?to|adverse (?:reactions?|effects?) (?:to|from|with))\b"
 )
 # "penicillin allergy" / "i am allergic"
 _POST = re.compile(r"\b(?:allergy|allergies|allergic)\b")
@@ -103,7 +104,10 @@ _REACTION_CUE = re.compile(
 _STOP = re.compile(r"\b(?:and|or|but|it|which|that|so|because|i|when|if|since|as)\b|[,.;:?!]")
 
 
-_FILLER_WORDS = {"the", "a", "an", "any", "some", "my", "all", "like", "of", "certain"}
+_FILLER_WORDS = {
+    "the", "a", "an", "any", "some", "my", "all", "like", "of", "certain", "quite", "few",
+    "lot", "several", "many", "couple", "different", "various", "most", "these", "those",
+}  # fmt: skip
 _GENERIC = {
     "medications", "medication", "meds", "medicine", "medicines", "drugs", "drug", "anything",
     "something", "food", "foods", "else", "things", "stuff", "that", "this", "them", "what",
@@ -131,8 +135,11 @@ def find_reaction(norm: str) -> str | None:
 def _substances(norm: str, toks: list[Token], start: int, end: int) -> list[tuple[int, str]]:
     """Substances named between start and end of the normalised sentence."""
     found: list[tuple[int, str]] = []
-    drugs = medications().find([t for t in toks if start <= t.start < end])
-    found.extend((s, name) for s, _, name in drugs)
+    lexicon = medications()
+    drugs = lexicon.find([t for t in toks if start <= t.start < end])
+    # "an antibiotic, clindamycin": the class adds nothing to the drug
+    specific = [d for d in drugs if d[2] not in lexicon.classes]
+    found.extend((s, name) for s, _, name in (specific or drugs))
     for m in _ALLERGEN_RE.finditer(norm, start, end):
         if not any(s <= m.start() < e for s, e, _ in drugs):
             found.append((m.start(), _ALLERGENS[m.group()]))

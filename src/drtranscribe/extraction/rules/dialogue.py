@@ -42,7 +42,9 @@ _NO = re.compile(
     r"(?:no|nope|nah|never|none|nothing|negative|not really|not at all|not that i know of|"
     r"not that i (?:have )?noticed|not that i am aware of|i do not think so|do not think so|"
     r"i do not|i have not|i did not|i am not|i have never|not recently|not lately|"
-    r"not as far as i know|no no|not too much|not so much|not particularly)\b"
+    r"not as far as i know|no no|not too much|not so much|not particularly|not in a while|"
+    r"not for a while|not in (?:a long time|ages|years|months)|not for (?:a long time|years|"
+    r"months))\b"
 )
 _YES = re.compile(
     r"^(?:(?:well|so|oh|okay|ok|um|uh|hmm|actually|honestly)\s*,?\s*)*"

@@ -67,8 +67,22 @@ _INTENTION = re.compile(
 )
 
 
+_EXAM_START = re.compile(
+    r"\b(?:physical exam(?:ination)?|(?:do|perform) (?:a |an |the |my )?(?:quick |focused |brief )?"
+    r"exam(?:ination)?|examine you|on (?:physical |my )?exam(?:ination)?|let me (?:take a look|"
+    r"have a look|"
+    r"listen|feel|examine|check)|i am going to (?:listen|feel|press|examine|take a look|"
+    r"have a look))\b"
+)
+
+
 def find_exam(norm: str) -> list[str]:
-    """Body systems with a finding stated in this sentence."""
+    """Body systems with a finding stated in this sentence ("general" when none is named)."""
     if not _FINDING.search(norm) or _INTENTION.search(norm):
         return []
-    return [name for name, pattern in _SYSTEM_RE if pattern.search(norm)]
+    return [name for name, pattern in _SYSTEM_RE if pattern.search(norm)] or ["general"]
+
+
+def starts_exam(norm: str) -> bool:
+    """The clinician turns to the examination: what follows in the turn is findings."""
+    return _EXAM_START.search(norm) is not None

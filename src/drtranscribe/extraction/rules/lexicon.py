@@ -8,7 +8,7 @@ diabetes" in speech meets "type 2 diabetes" in the file.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -25,6 +25,8 @@ class Lexicon:
     terms: Mapping[str, str]
     max_words: int
     classes: frozenset[str] = frozenset()  # canonical names that are classes, not drugs
+    # first word of a surface -> its most words, so most tokens cost one dict lookup
+    first: Mapping[str, int] = field(default_factory=dict)
 
     def find(self, toks: list[Token]) -> list[tuple[int, int, str]]:
         """Longest matches, left to right: (start char, end char, canonical)."""
@@ -32,8 +34,12 @@ class Lexicon:
         i = 0
         n = len(toks)
         while i < n:
+            longest = self.first.get(toks[i].text)
+            if longest is None:
+                i += 1
+                continue
             hit: tuple[int, str] | None = None
-            for size in range(min(self.max_words, n - i), 0, -1):
+            for size in range(min(longest, n - i), 0, -1):
                 key = " ".join(t.text for t in toks[i : i + size])
                 canonical = self.terms.get(key)
                 if canonical is not None:
@@ -80,7 +86,11 @@ def _build(rows: list[list[str]]) -> Lexicon:
             key = _surface(surface)
             if key and key not in terms:
                 terms[key] = canonical
-    return Lexicon(terms, max(len(k.split()) for k in terms), frozenset(classes))
+    first: dict[str, int] = {}
+    for key in terms:
+        words = key.split()
+        first[words[0]] = max(first.get(words[0], 0), len(words))
+    return Lexicon(terms, max(first.values()), frozenset(classes), first)
 
 
 @cache

@@ -139,7 +139,13 @@ _STARTED = re.compile(
     r"taking|some|a)?|"
     r"trial of|going to have you (?:on|take)|new prescription|add(?:ing)?|recommend(?:ed)?|"
     r"(?:i|we) will (?:send|call in|get you)|switch(?:ed|ing)? (?:you |him |her )?(?:over )?to|"
-    r"change (?:you |him |her )?to|a course of|a script for|a prescription for)\b"
+    r"change (?:you |him |her )?to|a course of|a script for|a prescription for|"
+    r"order(?:ing)? (?:you |him |her )?(?:some |a )?(?!(?:a )?refill)|send in|sending in)\b"
+)
+# "we started you on it a couple of months ago": started then, taken now
+_PAST_START = re.compile(
+    r"\b(?:ago|last (?:week|month|year|time|visit)|previously|before|in the past|a while back|"
+    r"since|years?|months?)\b"
 )
 _CHANGED = re.compile(
     r"\b(?:increas(?:e|ed|ing)|decreas(?:e|ed|ing)|reduc(?:e|ed|ing)|doubl(?:e|ed|ing)|"
@@ -150,8 +156,9 @@ _CHANGED = re.compile(
     r"cut (?:back|down))\b"
 )
 _CONTINUE = re.compile(
-    r"\b(?:continue|keep (?:taking|using|on)|stay on|not stop|remain on|still (?:taking|on|"
-    r"using))\b"
+    r"\b(?:continue|carry on(?: with)?|keep (?:taking|using|on)|stay on|not stop|remain on|"
+    r"still (?:taking|on|"
+    r"using)|refills?|refilled|renew(?:ed)?)\b"
 )
 _CORRECTION = re.compile(
     r"\b(?:actually|sorry|i mean|correction|rather|no wait|wait|not \d+|scratch that|"
@@ -264,7 +271,11 @@ def _status(norm: str, start: int, end: int, clause_start: int) -> MedicationSta
         r"^.{0,30}?\b(?:increas|decreas|doubl|go(?:ing)? up|went up)", after
     ):
         return "changed"
-    if _STARTED.search(window):
+    m = _STARTED.search(window)
+    if m:
+        past = m.group().startswith(("started", "began", "prescribed", "put ", "recommended"))
+        if past and _PAST_START.search(norm[clause_start:]):
+            return "current"
         return "started"
     return None
 

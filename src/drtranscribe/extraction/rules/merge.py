@@ -43,6 +43,8 @@ EARLY_SEGMENTS = 20  # a chief complaint said later than this is not the opening
 DETAIL_WINDOW = 2  # segments within which a bare dose/reaction attaches to the last item
 
 _REACTION_SYMPTOMS = {"rash", "itching", "swelling", "shortness of breath", "nausea", "vomiting"}
+# A clinician's prediction or advice is not a finding ("your swelling should go down").
+_MODAL = re.compile(r"\b(?:should|will|would|might|may|could)\b")
 _CLINICIAN_VOICE = re.compile(
     r"\b(?:you|your|we|let us|i will|i am going to|i would like|i want|i would|i am|i have)\b"
 )
@@ -88,6 +90,7 @@ class _Pending:
     topics: set[str] = field(default_factory=set)
     social_topics: set[social.Topic] = field(default_factory=set)
     conditions: dict[str, None] = field(default_factory=dict)
+    known_allergens: list[str] = field(default_factory=list)  # "any other besides penicillin?"
     wh: bool = False
     opening: bool = False
 
@@ -130,12 +133,14 @@ class _Merger:
         self.last_med: tuple[str, int] | None = None  # id, segment
         self.last_allergy: tuple[str, int] | None = None
         self.sentence_no = 0
+        self.exam_mode = False
 
     # --- walk ------------------------------------------------------------------
 
     def run(self) -> ClinicalNote:
         for i, (seg, facts) in enumerate(zip(self.segments, self.facts, strict=True)):
             sp = seg.speaker
+            self.exam_mode = False  # set by "let's do a quick physical exam" for the turn
             for j, s in enumerate(facts):
                 self.sentence_no += 1
                 consumed: set[str] = set()
@@ -150,6 +155,8 @@ class _Merger:
                         self._question(s, i, sp)
                     continue
                 self._statement(s, i, sp, consumed)
+                if s.exam_start and sp != "patient":
+                    self.exam_mode = True
         return self._build()
 
     # --- questions and answers ---------------------------------------------------
@@ -171,6 +178,10 @@ class _Merger:
             p.conditions[c] = None
         for f in s.family:
             p.conditions[f.condition] = None
+        if "allergy" in s.topics and re.search(
+            r"\b(?:other|besides|apart from|aside from|except|in addition to)\b", s.norm
+        ):
+            p.known_allergens.extend(a for a in s.allergens if a not in p.known_allergens)
         p.wh = p.wh or s.wh_question
         p.opening = p.opening or s.opening_question
         # a drug the clinician proposes as a question is still proposed ("..., okay?")
@@ -230,7 +241,11 @@ class _Merger:
         # allergies
         if "allergy" in p.topics:
             own = [al for a in sents for al in a.allergies]
-            if polarity == "no" and not own:
+            for name in p.known_allergens:
+                self.allergies.get(
+                    f"alg-{slug(name)}", p.segs[-1], p.speaker, substance=name, reaction=None
+                )
+            if polarity == "no" and not own and not p.known_allergens:
                 rec = self.allergies.get(f"alg-{slug(NKDA)}", i, sp, substance=NKDA, reaction=None)
                 rec.data["no_known_allergies"] = True
                 rec.evidence.update(p.segs)
@@ -312,10 +327,13 @@ class _Merger:
         affirmed: list[str] = []
         # an examination finding, or the clinician on treatment ("tylenol for the fever")
         not_history = sp != "patient" and (
-            bool(s.exam) or (sp == "clinician" and bool(s.medications))
+            bool(s.exam) or self.exam_mode or (sp == "clinician" and bool(s.medications))
         )
+        modal = _MODAL.search(s.norm) if sp == "clinician" else None
         for m in s.symptoms:
             if (reaction_used and m.name in _REACTION_SYMPTOMS) or not_history:
+                continue
+            if modal is not None and modal.start() < m.start and not m.negated:
                 continue
             self._set_symptom(
                 m.name, [i], sp, negated=m.negated, onset=m.onset, severity=m.severity
@@ -382,7 +400,8 @@ class _Merger:
             rec = self.soc.get(f"soc-{m2.topic}", i, sp)
             rec.data["text"] = m2.text
         if sp != "patient":
-            for system in s.exam:
+            systems = s.exam or (("general",) if self.exam_mode and s.symptoms else ())
+            for system in systems:
                 rec = self.exam.get(f"exam-{slug(system)}", i, sp)
                 rec.data["text"] = s.display
             self._plan(s, i, sp)

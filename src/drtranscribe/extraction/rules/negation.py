@@ -20,7 +20,7 @@ from dataclasses import dataclass
 _WINDOW = 12  # words
 
 _PRE_TRIGGERS = re.compile(
-    r"\b(?:no|not|never|nil|denies|denied|deny|denying|without|nor|none|negative for|free of|"
+    r"\b(?:no|not|never|nil|denies|denied|deny|denying|without|nor|none|negative(?: for)?|free of|"
     r"absence of|absent|lack of|ruled out|rules out|rule out|nothing like)\b"
 )
 # "no," / "no." is an answer, not a negation of what follows.

@@ -68,6 +68,7 @@ class SentenceFacts:
     social: tuple[SocialMention, ...]
     social_topics: tuple[Topic, ...]
     exam: tuple[str, ...]
+    exam_start: bool
     plan: tuple[PlanMention, ...]
     plan_by_clinician: tuple[PlanMention, ...]  # read only when the clinician says it
     follow_up: str | None
@@ -124,6 +125,7 @@ def parse_sentence(original: str) -> SentenceFacts:
         social=tuple(social.find_social(norm, scopes)),
         social_topics=tuple(social.question_topics(norm)) if question else (),
         exam=tuple(exam.find_exam(norm)),
+        exam_start=exam.starts_exam(norm),
         plan=tuple(plan_items),
         plan_by_clinician=tuple(p for p in plan_clinician if p not in plan_items),
         follow_up=plan.find_follow_up(norm),

@@ -208,6 +208,11 @@ _NOT_PLAN = re.compile(
     r"start with|start off|begin with|press on|have a look|check your (?:pulse|temperature|"
     r"blood pressure|ears|throat|chest|lungs|heart|reflexes))\b"
 )
+# History told by the clinician ("i know you were making some diet changes") is no plan.
+_PAST_NARRATIVE = re.compile(
+    r"\b(?:you were|you have been|you had|you did|i know (?:that )?you|you said|you mentioned|"
+    r"you told me|last time|previously|you tried|you have tried)\b"
+)
 _PAST_RESULT = re.compile(
     r"\b(?:showed|shows|came back|results? (?:showed|were|was|are back|came back)|"
     r"was (?:normal|fine|clear|negative|positive)|looking at (?:your|the)|show me|"
@@ -269,6 +274,8 @@ def find_plan(
                 verb = "Refer to" if name != "emergency department" else "Send to"
                 out.append(PlanMention(f"refer-{slug(name)}", f"{verb} {name}"))
                 break
+    if _PAST_NARRATIVE.search(norm) and not _STRONG_PLAN.search(norm):
+        return out
     for key, text, pattern in _ADVICE_RE:
         if pattern.search(norm) and (key == "safety-net" or cue or clinician):
             out.append(PlanMention(key, text))

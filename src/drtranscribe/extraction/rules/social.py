@@ -41,7 +41,8 @@ _OCCUPATION = re.compile(
     r"musician|personal trainer|dentist|social worker|caregiver|carer|bus driver|pilot))\b"
 )
 _LIVING = re.compile(
-    r"\bi live (?P<l>alone|by myself|on my own|with (?!who\b|that\b|which\b)(?:my )?[a-z ]{2,30}?)(?=[,.;?!]|$| and |"
+    r"\bi live (?P<l>alone|by myself|on my own|with (?!who\b|that\b|"
+    r"which\b)(?:my )?[a-z ]{2,30}?)(?=[,.;?!]|$| and |"
     r" but | in | who )"
 )
 _QUIT = re.compile(

@@ -148,7 +148,8 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
     ),
     "malaise": (
         r"malaise",
-        r"(?:feel|feels|feeling|felt) (?:kind of |really |pretty |just |generally |a bit |a little |"
+        r"(?:feel|feels|feeling|felt) (?:kind of |really |pretty |just |generally |a bit |"
+        r"a little |"
         r"so |very |quite )*(?:crappy|unwell|awful|terrible|rough|lousy|rubbish|off|"
         r"under the weather|not (?:very )?well|not right|not myself|not good|poorly|sick|ill)",
         r"under the weather",
@@ -210,7 +211,8 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
     ),
     "sore throat": (
         r"sore throats?",
-        r"throat (?:is |has been |feels |was |felt )?(?:really |very |so |kind of |a bit |a little |quite )*"
+        r"throat (?:is |has been |feels |was |felt )?(?:really |very |so |kind of |a bit |"
+        r"a little |quite )*"
         r"(?:sore|scratchy|painful|hurting|hurts|raw|itchy|irritated)",
         r"pharyngitis",
         r"scratchy throat",
@@ -350,7 +352,15 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"h(?:a)?ematuria",
         r"(?:bloody|pink|red) urine",
     ),
-    "vaginal discharge": (r"(?:vaginal )?discharge",),
+    "vaginal discharge": (
+        r"vaginal discharge",
+        r"discharge (?:from (?:my|the|her) vagina|down there)",
+    ),
+    "discharge": (
+        r"(?:penile|nipple|ear|eye|nasal|yellow|green|white|bloody|smelly|foul smelling|"
+        r"pus) discharge",
+        r"discharge (?:from (?:my|the|his|her) (?:ear|eye|nose|penis|nipple|wound))",
+    ),
     "thirst": (r"(?:increased |excessive )?thirst(?:y)?", r"polydipsia"),
     "cold intolerance": (r"cold intolerance", r"always (?:feeling )?cold"),
     "bruising": (r"bruis(?:e|es|ing)",),

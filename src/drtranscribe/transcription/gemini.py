@@ -1,0 +1,275 @@
+"""Speech-to-text with Gemini through the ``google-genai`` SDK.
+
+Gemini has no transcription endpoint: the audio goes inline (``inlineData`` with
+``mimeType: audio/wav``, base64) into ``POST /v1beta/models/{model}:generateContent``
+with a transcription instruction, authenticated by the ``x-goog-api-key`` header.
+The answer is constrained to ``{"text": string}`` by structured output
+(``responseMimeType: application/json`` + ``responseJsonSchema``), so a preamble such as
+"Here is the transcript:" cannot slip into the text and a truncated answer is detected.
+
+References:
+https://ai.google.dev/gemini-api/docs/audio (inline audio, supported MIME types),
+https://ai.google.dev/gemini-api/docs/structured-output (JSON schema output),
+https://ai.google.dev/api/generate-content (request and response fields, usageMetadata),
+https://ai.google.dev/gemini-api/docs/troubleshooting (error statuses).
+
+The SDK is given its own ``httpx.AsyncClient`` (so the transport is httpx whatever
+optional packages are installed, and :meth:`aclose` closes it), a timeout, and
+``HttpRetryOptions(attempts=1)``: the fallback chain owns retries. ``base_url`` and
+``api_version`` in :class:`~drtranscribe.config.ProviderSettings` override the endpoint
+(``https://generativelanguage.googleapis.com``, ``v1beta``), which is how tests point
+the provider at a fake. Errors are mapped once by :func:`map_genai_error` (the Gemini
+extractor uses it too); no error body, which may echo the request, is kept: a mapped
+status or parse error is raised ``from None``.
+
+``gemini-2.5-flash`` by default, with thinking off (``thinking_budget=0``, the Flash
+models allow it): transcription gains nothing from it and it adds latency.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, NoReturn
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+import pydantic
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from drtranscribe.audio.pcm import PcmAudio
+from drtranscribe.audio.wav import encode_wav
+from drtranscribe.config import ProviderSettings
+from drtranscribe.errors import (
+    ConfigError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderInvalidResponse,
+    ProviderStatusError,
+    ProviderTimeout,
+)
+from drtranscribe.transcription.base import Priority, SpeechToText, TranscriptionRequest
+
+SAMPLE_RATE = 16000
+DEFAULT_API_VERSION = "v1beta"
+PARSE_ERRORS: tuple[type[Exception], ...] = (json.JSONDecodeError, pydantic.ValidationError)
+#: Exceptions a ``generate_content`` call may raise that :func:`map_genai_error` maps.
+GENAI_CALL_ERRORS: tuple[type[Exception], ...] = (
+    genai_errors.APIError,
+    httpx.HTTPError,
+    *PARSE_ERRORS,
+)
+
+_RETRY_DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+# ---------------------------------------------------------------------------- the edge
+
+
+def _retry_after(exc: genai_errors.APIError) -> float | None:
+    """``Retry-After`` header if present, else the ``google.rpc.RetryInfo`` detail."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is not None:
+        value = headers.get("retry-after")
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                pass
+    body = exc.details if isinstance(exc.details, dict) else {}
+    error = body.get("error", body)
+    details = error.get("details", []) if isinstance(error, dict) else []
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("RetryInfo"):
+            match = _RETRY_DELAY.match(str(detail.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def map_genai_error(provider: str, exc: BaseException) -> ProviderError:
+    """The one mapping from ``google-genai`` (and httpx) errors to ``ProviderError``."""
+    if isinstance(exc, genai_errors.APIError):
+        status = exc.code if isinstance(exc.code, int) and exc.code >= 400 else 502
+        return ProviderStatusError(provider, status, retry_after_s=_retry_after(exc))
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderTimeout(provider)
+    if isinstance(exc, httpx.TransportError):
+        return ProviderConnectionError(provider)
+    if isinstance(exc, PARSE_ERRORS):
+        return ProviderInvalidResponse(provider)
+    return ProviderError(provider, retryable=False, detail=type(exc).__name__)
+
+
+def raise_genai_error(provider: str, exc: BaseException) -> NoReturn:
+    """Raise the mapped error. A timeout or connection failure keeps its cause; a status
+    or parse error does not, because the SDK's message quotes the provider's body."""
+    mapped = map_genai_error(provider, exc)
+    if isinstance(mapped, ProviderTimeout | ProviderConnectionError):
+        raise mapped from exc
+    raise mapped from None
+
+
+class GeminiClient:
+    """A ``genai.Client`` plus the httpx client it runs on; ``aclose`` closes both."""
+
+    def __init__(self, settings: ProviderSettings, *, provider: str) -> None:
+        if settings.api_key is None or not settings.api_key.get_secret_value():
+            raise ConfigError(f"{provider}: no api_key configured")
+        self._http = httpx.AsyncClient(timeout=settings.timeout_s)
+        options = types.HttpOptions(
+            base_url=settings.base_url,
+            api_version=settings.api_version or DEFAULT_API_VERSION,
+            timeout=max(1, int(settings.timeout_s * 1000)),  # milliseconds
+            retry_options=types.HttpRetryOptions(attempts=1),
+            httpx_async_client=self._http,
+        )
+        self.client = genai.Client(
+            api_key=settings.api_key.get_secret_value(), vertexai=False, http_options=options
+        )
+
+    async def generate(
+        self, *, model: str, contents: list[types.Content], config: types.GenerateContentConfig
+    ) -> types.GenerateContentResponse:
+        return await self.client.aio.models.generate_content(
+            model=model, contents=contents, config=config
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aio.aclose()
+        self.client.close()
+        await self._http.aclose()
+
+
+def thinking_config(model: str) -> types.ThinkingConfig | None:
+    """Thinking off where a model allows it (2.5 Flash / Flash-Lite); the model's default
+    elsewhere (2.5 Pro cannot turn it off)."""
+    if model.startswith("gemini-2.5-flash"):
+        return types.ThinkingConfig(thinking_budget=0)
+    return None
+
+
+def response_text(provider: str, response: types.GenerateContentResponse) -> str:
+    """The text of the first candidate; a blocked or cut-off answer is invalid."""
+    candidates = response.candidates or []
+    if not candidates:
+        raise ProviderInvalidResponse(provider, detail="no candidates")
+    candidate = candidates[0]
+    reason = candidate.finish_reason
+    if reason is not None and reason != types.FinishReason.STOP:
+        raise ProviderInvalidResponse(provider, detail=f"finish reason {reason.value}")
+    parts = candidate.content.parts if candidate.content is not None else None
+    return "".join(p.text for p in parts or [] if p.text and not p.thought)
+
+
+def usage_tokens(response: types.GenerateContentResponse) -> tuple[int | None, int | None]:
+    """(input, output) tokens; output counts thinking tokens, which are billed as output."""
+    usage = response.usage_metadata
+    if usage is None:
+        return None, None
+    output = None
+    if usage.candidates_token_count is not None or usage.thoughts_token_count is not None:
+        output = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+    return usage.prompt_token_count, output
+
+
+def wav_bytes(audio: npt.NDArray[np.float32]) -> bytes:
+    """Mono float32 at 16 kHz as a 16-bit PCM WAV file."""
+    clipped = np.clip(np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    samples = np.round(clipped * 32767.0).astype(np.int16).reshape(-1, 1)
+    return encode_wav(PcmAudio(samples=samples, sample_rate=SAMPLE_RATE))
+
+
+def probe_audio(seconds: float = 0.5) -> npt.NDArray[np.float32]:
+    """A quiet 440 Hz tone: synthetic, never patient audio."""
+    t = np.arange(int(seconds * SAMPLE_RATE), dtype=np.float32) / SAMPLE_RATE
+    tone: npt.NDArray[np.float32] = (0.1 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    return tone
+
+
+# ---------------------------------------------------------------------------- provider
+
+TRANSCRIBE_INSTRUCTION = (
+    "You are a medical transcriptionist. Transcribe the speech in the audio verbatim, in "
+    "the language it is spoken. Write only what is said: no summary, no speaker labels, "
+    "no timestamps, no comments. Keep drug names, doses and numbers exactly as spoken. "
+    'If there is no speech, return an empty string. Answer as JSON: {"text": "..."}.'
+)
+
+TRANSCRIPT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"text": {"type": "string", "description": "The verbatim transcript."}},
+    "required": ["text"],
+    "additionalProperties": False,
+}
+
+
+def transcription_prompt(language: str, context: str | None) -> str:
+    text = f"Transcribe this audio. Expected language: {language or 'auto-detect'}."
+    if context:
+        text += (
+            "\nEarlier in this consultation (for spelling of names and terms only; do not "
+            f"transcribe it):\n{context}"
+        )
+    return text
+
+
+class GeminiSTT(SpeechToText):
+    name = "gemini"
+    DEFAULT_MODEL = "gemini-2.5-flash"
+
+    def __init__(self, settings: ProviderSettings, *, name: str = "gemini") -> None:
+        super().__init__(timeout_s=settings.timeout_s)
+        self.name = name
+        self.model = settings.model or self.DEFAULT_MODEL
+        self._gemini = GeminiClient(settings, provider=name)
+
+    def _config(self) -> types.GenerateContentConfig:
+        return types.GenerateContentConfig(
+            system_instruction=TRANSCRIBE_INSTRUCTION,
+            temperature=0.0,
+            response_mime_type="application/json",
+            response_json_schema=TRANSCRIPT_SCHEMA,
+            thinking_config=thinking_config(self.model),
+        )
+
+    async def _transcribe_impl(self, request: TranscriptionRequest) -> str:
+        contents = [
+            types.Content(
+                role="user",
+                parts=[
+                    types.Part.from_text(
+                        text=transcription_prompt(request.language, request.prompt)
+                    ),
+                    types.Part.from_bytes(data=wav_bytes(request.audio), mime_type="audio/wav"),
+                ],
+            )
+        ]
+        try:
+            response = await self._gemini.generate(
+                model=self.model, contents=contents, config=self._config()
+            )
+        except GENAI_CALL_ERRORS as exc:
+            raise_genai_error(self.name, exc)
+        raw = response_text(self.name, response)
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            raise ProviderInvalidResponse(self.name, detail="answer is not JSON") from None
+        text = answer.get("text") if isinstance(answer, dict) else None
+        if not isinstance(text, str):
+            raise ProviderInvalidResponse(self.name, detail="no text in the answer")
+        return text
+
+    async def probe(self) -> None:
+        """Transcribe half a second of a synthetic tone; raises the mapped ProviderError."""
+        await self.transcribe(
+            TranscriptionRequest(audio=probe_audio(), priority=Priority.BACKGROUND)
+        )
+
+    async def aclose(self) -> None:
+        await self._gemini.aclose()
