@@ -98,8 +98,13 @@ _LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 def start_server(data_dir: Path, env: dict[str, str]) -> ServerProcess:
+    inherited = {  # hermetic: no real provider keys leak into test servers
+        k: v
+        for k, v in os.environ.items()
+        if not (k.endswith("_API_KEY") or k.startswith(("AZURE_OPENAI", "DRT_")))
+    }
     full_env = {
-        **os.environ,
+        **inherited,
         "DRT_DATA_DIR": str(data_dir),
         "DRT_LOG_FORMAT": "json",
         "DRT_ENVIRONMENT": "test",

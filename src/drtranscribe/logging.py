@@ -81,6 +81,8 @@ def configure_logging(*, level: str = "INFO", fmt: str = "auto", log_phi: bool =
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
+        lg.disabled = False  # a dictConfig elsewhere (uvicorn's default) may have disabled it
+        lg.setLevel(logging.NOTSET)  # ... or set its own level: ours (the root's) rules
     for name in ("uvicorn.access", "uvicorn.error"):  # uvicorn logs WebSocket accepts on .error
         logger = logging.getLogger(name)
         if not any(isinstance(f, _RedactQuery) for f in logger.filters):

@@ -20,6 +20,7 @@ from drtranscribe.resilience.retry import RetryPolicy
 from drtranscribe.session.services import SessionServices
 from drtranscribe.state.embedded import EmbeddedRedis
 from drtranscribe.state.store import SessionStore, connect
+from drtranscribe.storage.base import AudioStore
 from drtranscribe.storage.local import LocalAudioStore
 from drtranscribe.transcription.registry import build_stt
 
@@ -44,7 +45,7 @@ async def services_for(
             ttl_s=settings.session_ttl_s,
         )
         stack.push_async_callback(store.aclose)
-        audio = LocalAudioStore(settings.data_dir / "audio")
+        audio = audio_store_for(settings)
         stack.push_async_callback(audio.aclose)
 
         stt = build_stt(settings)
@@ -70,6 +71,15 @@ async def services_for(
             probes.start()
             stack.push_async_callback(probes.stop)
         yield services
+
+
+def audio_store_for(settings: Settings) -> AudioStore:
+    if settings.audio_bucket is None:
+        return LocalAudioStore(settings.data_dir / "audio")
+    from drtranscribe.storage.gcs import GcsAudioStore, client_for_emulator
+
+    client = client_for_emulator(settings.gcs_endpoint) if settings.gcs_endpoint else None
+    return GcsAudioStore(settings.audio_bucket, client=client)
 
 
 def build_chain(providers: Sequence[P], kind: str, config: ChainSettings) -> FallbackChain[P]:

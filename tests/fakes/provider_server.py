@@ -133,7 +133,16 @@ class Drop:
     """Headers sent, then the connection dies before the declared body is complete."""
 
 
-Behaviour = Ok | Status | Hang | Malformed | BadContent | Drop
+@dataclass(frozen=True)
+class Cutoff:
+    """Chat and Gemini answers whose model stopped early. ``"length"``: half a note and
+    OpenAI ``finish_reason: "length"`` / Gemini ``finishReason: "MAX_TOKENS"``;
+    ``"safety"``: an OpenAI ``refusal`` / Gemini ``finishReason: "SAFETY"`` without text."""
+
+    reason: Literal["length", "safety"] = "length"
+
+
+Behaviour = Ok | Status | Hang | Malformed | BadContent | Drop | Cutoff
 
 
 # ---------------------------------------------------------------------------- records
@@ -501,6 +510,10 @@ class FakeProviderServer:
             )
         if isinstance(behaviour, BadContent):
             return self._success(rec, content=behaviour.content, bad=True)
+        if isinstance(behaviour, Cutoff):
+            with self._lock:
+                half = self.note_json[: len(self.note_json) // 2]
+            return self._success(rec, content=half, bad=True, cutoff=behaviour.reason)
         with self._lock:
             default = self.transcript if rec.kind == "stt" else self.note_json
         wanted = behaviour.text if rec.kind == "stt" else behaviour.note
@@ -544,9 +557,11 @@ class FakeProviderServer:
             }
         return JSONResponse(payload, status_code=status.status, headers=headers)
 
-    def _success(self, rec: RecordedRequest, *, content: str, bad: bool) -> Response:
+    def _success(
+        self, rec: RecordedRequest, *, content: str, bad: bool, cutoff: str | None = None
+    ) -> Response:
         if rec.provider == "gemini":
-            return self._gemini_success(rec, content, bad=bad)
+            return self._gemini_success(rec, content, bad=bad, cutoff=cutoff)
         if rec.kind == "stt":
             if bad:
                 return JSONResponse({"transcript": content})
@@ -570,6 +585,9 @@ class FakeProviderServer:
                 {"text": content, "usage": {"type": "duration", "seconds": round(audio_s)}}
             )
         prompt_tokens, completion_tokens = _tokens(rec.text), _tokens(content)
+        message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+        if cutoff == "safety":
+            message |= {"content": None, "refusal": "I can't help with that."}
         return JSONResponse(
             {
                 "id": "chatcmpl-fake",
@@ -579,8 +597,8 @@ class FakeProviderServer:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": content, "refusal": None},
-                        "finish_reason": "stop",
+                        "message": message,
+                        "finish_reason": "length" if cutoff == "length" else "stop",
                         "logprobs": None,
                     }
                 ],
@@ -592,7 +610,9 @@ class FakeProviderServer:
             }
         )
 
-    def _gemini_success(self, rec: RecordedRequest, content: str, *, bad: bool) -> Response:
+    def _gemini_success(
+        self, rec: RecordedRequest, content: str, *, bad: bool, cutoff: str | None
+    ) -> Response:
         config = rec.body.get("generationConfig") or rec.body.get("generation_config") or {}
         wants_json = (config.get("responseMimeType") or config.get("response_mime_type")) == (
             "application/json"
@@ -601,15 +621,18 @@ class FakeProviderServer:
         if rec.kind == "stt" and wants_json and not bad:
             text = json.dumps({"text": content})
         prompt_tokens, output_tokens = _tokens(rec.text), _tokens(text)
+        candidate: dict[str, Any] = {
+            "content": {"role": "model", "parts": [{"text": text}]},
+            "finishReason": "STOP",
+            "index": 0,
+        }
+        if cutoff == "length":
+            candidate["finishReason"] = "MAX_TOKENS"
+        elif cutoff == "safety":
+            candidate = {"finishReason": "SAFETY", "index": 0}
         return JSONResponse(
             {
-                "candidates": [
-                    {
-                        "content": {"role": "model", "parts": [{"text": text}]},
-                        "finishReason": "STOP",
-                        "index": 0,
-                    }
-                ],
+                "candidates": [candidate],
                 "usageMetadata": {
                     "promptTokenCount": prompt_tokens,
                     "candidatesTokenCount": output_tokens,

@@ -43,6 +43,7 @@ from tests.fakes.provider_server import (  # noqa: F401 - pytest fixtures
     REDACTED,
     BadContent,
     Behaviour,
+    Cutoff,
     Drop,
     FakeProviderServer,
     Hang,
@@ -386,6 +387,8 @@ FAULTS: list[tuple[str, Behaviour, type[ProviderError], bool]] = [
         True,
     ),
     ("empty", BadContent(""), ProviderInvalidResponse, True),
+    ("cut-off", Cutoff("length"), ProviderInvalidResponse, True),
+    ("refused", Cutoff("safety"), ProviderInvalidResponse, True),
     ("dropped", Drop(), ProviderConnectionError, True),
 ]
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 from starlette.websockets import WebSocketState
 
-from drtranscribe.errors import ProtocolError, SessionError, SessionTakenOver, StateStoreError
+from drtranscribe.errors import ProtocolError, SessionError, SessionTakenOver, StorageError
 from drtranscribe.protocol import (
     ErrorMessage,
     FinalMessage,
@@ -97,8 +97,8 @@ class _Connection:
             except SessionTakenOver:
                 await self.error("session_taken_over", "this session was resumed elsewhere")
                 await self.close(CLOSE_TAKEN_OVER)
-            except StateStoreError:
-                log.error("state.unavailable", stage="accept")
+            except StorageError as exc:
+                log.error("storage.unavailable", stage="accept", error=type(exc).__name__)
                 await self.error("store_unavailable", "not stored; send it again", retryable=True)
 
     async def on_audio(self, data: bytes) -> None:

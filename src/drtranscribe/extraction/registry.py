@@ -5,24 +5,73 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from drtranscribe.config import Settings
+import structlog
+
+from drtranscribe.config import ProviderSettings, Settings
 from drtranscribe.errors import ConfigError
 from drtranscribe.extraction.base import Extractor
+from drtranscribe.providers import is_usable, provider_settings
+
+log = structlog.get_logger(__name__)
 
 
-def _local(settings: Settings) -> Extractor:
+def _local(_: Settings, __: ProviderSettings) -> Extractor:
     from drtranscribe.extraction.local import LocalExtractor
 
     return LocalExtractor()
 
 
-PROVIDERS: dict[str, Callable[[Settings], Extractor]] = {
+def _openai(_: Settings, config: ProviderSettings) -> Extractor:
+    from drtranscribe.extraction.llm import OpenAIExtractor
+
+    return OpenAIExtractor(config)
+
+
+def _openai_compatible(_: Settings, config: ProviderSettings) -> Extractor:
+    from drtranscribe.extraction.llm import OpenAICompatibleExtractor
+
+    return OpenAICompatibleExtractor(config)
+
+
+def _azure_openai(_: Settings, config: ProviderSettings) -> Extractor:
+    from drtranscribe.extraction.llm import AzureOpenAIExtractor
+
+    return AzureOpenAIExtractor(config)
+
+
+def _groq(_: Settings, config: ProviderSettings) -> Extractor:
+    from drtranscribe.extraction.llm import GroqExtractor
+
+    return GroqExtractor(config)
+
+
+def _gemini(_: Settings, config: ProviderSettings) -> Extractor:
+    from drtranscribe.extraction.llm_gemini import GeminiExtractor
+
+    return GeminiExtractor(config)
+
+
+PROVIDERS: dict[str, Callable[[Settings, ProviderSettings], Extractor]] = {
     "local": _local,
+    "openai": _openai,
+    "openai_compatible": _openai_compatible,
+    "azure_openai": _azure_openai,
+    "groq": _groq,
+    "gemini": _gemini,
 }
 
 
 def build_extractors(settings: Settings) -> list[Extractor]:
+    """The configured chain, minus cloud providers that have no key."""
     unknown = [n for n in settings.extraction_chain if n not in PROVIDERS]
     if unknown:
         raise ConfigError(f"unknown extraction providers {unknown}; known: {sorted(PROVIDERS)}")
-    return [PROVIDERS[name](settings) for name in settings.extraction_chain]
+    chain = []
+    for name in settings.extraction_chain:
+        if not is_usable(settings, name):
+            log.info("provider.not_configured", chain="extraction", provider=name)
+            continue
+        chain.append(PROVIDERS[name](settings, provider_settings(settings, name)))
+    if not chain:
+        raise ConfigError("no usable extraction provider: add local or configure a key")
+    return chain

@@ -35,7 +35,7 @@ from drtranscribe.errors import (
     ProtocolError,
     SessionError,
     SessionTakenOver,
-    StateStoreError,
+    StorageError,
 )
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.diff import note_patch
@@ -407,8 +407,8 @@ class LiveSession:
                 await self._process_chunk(seq, audio, start_s, arrived)
             except SessionTakenOver:
                 await self._taken_over()
-            except StateStoreError:
-                self.log.error("state.unavailable", chunk_seq=seq)
+            except StorageError as exc:
+                self.log.error("storage.unavailable", chunk_seq=seq, error=type(exc).__name__)
                 await self._emit(
                     ErrorMessage(
                         code="store_unavailable",
@@ -570,8 +570,8 @@ class LiveSession:
                 await self._emit(
                     ErrorMessage(code="extraction_failed", message=str(exc), retryable=True)
                 )
-            except StateStoreError:
-                self.log.error("state.unavailable", stage="note")
+            except StorageError:
+                self.log.error("storage.unavailable", stage="note")
                 await self._emit(
                     ErrorMessage(
                         code="store_unavailable", message="note could not be saved", retryable=True

@@ -49,11 +49,9 @@ tell the names apart: a chunk's name always ends in a digit and ``.wav``
 deletes objects ending in ``0.wav`` … ``9.wav`` or ``.part`` one day after creation
 and never touches finals.
 
-Errors::
-
-    DrTranscribeError
-    └── AudioStoreError(retryable, status)   Cloud Storage failed or refused
-        └── AudioNotFound                    the object (or the bucket) does not exist
+Errors: :class:`~drtranscribe.errors.AudioStoreError` (``retryable``, ``status``) when
+Cloud Storage fails or refuses, :class:`~drtranscribe.errors.AudioNotFound` for a missing
+object or bucket.
 
 Messages name the operation, the key and the status, never a response body.
 
@@ -83,15 +81,15 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core.retry import Retry
 from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage  # type: ignore[import-untyped]
-from google.cloud.storage.exceptions import (  # type: ignore[import-untyped]
+from google.cloud import storage
+from google.cloud.storage.exceptions import (
     DataCorruption,
     InvalidResponse,
 )
-from google.cloud.storage.retry import DEFAULT_RETRY  # type: ignore[import-untyped]
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from drtranscribe.audio.wav import WAV_HEADER_BYTES, decode_wav, wav_header
-from drtranscribe.errors import DrTranscribeError
+from drtranscribe.errors import AudioNotFound, AudioStoreError
 from drtranscribe.storage.base import chunk_key
 
 log = structlog.get_logger(__name__)
@@ -113,19 +111,6 @@ _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     http.client.HTTPException,
     OSError,  # requests' exceptions, ConnectionError, TimeoutError
 )
-
-
-class AudioStoreError(DrTranscribeError):
-    """Cloud Storage failed or refused; ``retryable`` for 408, 429, 5xx and the network."""
-
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.status = status
-
-
-class AudioNotFound(AudioStoreError):
-    """The object, or the bucket, does not exist."""
 
 
 def client_for_emulator(endpoint: str, project: str = "test") -> storage.Client:

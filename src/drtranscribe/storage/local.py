@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drtranscribe.audio.wav import WAV_HEADER_BYTES, decode_wav, wav_header
+from drtranscribe.errors import AudioNotFound, AudioStoreError
 from drtranscribe.storage.base import chunk_key
 
 _COPY_BUFFER = 1024 * 1024
@@ -29,10 +30,20 @@ class LocalAudioStore:
         return self._path(key).as_uri()
 
     async def put_chunk(self, session_id: str, seq: int, wav: bytes) -> None:
-        await asyncio.to_thread(_write_atomic, self._path(chunk_key(session_id, seq)), wav)
+        key = chunk_key(session_id, seq)
+        try:
+            await asyncio.to_thread(_write_atomic, self._path(key), wav)
+        except OSError as exc:  # disk full, permissions: not stored, so not acked
+            raise AudioStoreError(f"put_chunk {key}: {exc.strerror}") from exc
 
     async def get_chunk(self, session_id: str, seq: int) -> bytes:
-        return await asyncio.to_thread(self._path(chunk_key(session_id, seq)).read_bytes)
+        key = chunk_key(session_id, seq)
+        try:
+            return await asyncio.to_thread(self._path(key).read_bytes)
+        except FileNotFoundError as exc:
+            raise AudioNotFound(f"get_chunk {key}: not found", retryable=False) from exc
+        except OSError as exc:
+            raise AudioStoreError(f"get_chunk {key}: {exc.strerror}") from exc
 
     async def combine(
         self, session_id: str, seqs: Sequence[int], key: str, *, sample_rate: int, channels: int
