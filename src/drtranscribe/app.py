@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from drtranscribe import __version__
-from drtranscribe.api import health, stream
+from drtranscribe.api import health, sessions, stream
 from drtranscribe.config import Settings
+from drtranscribe.errors import StorageError
 from drtranscribe.logging import configure_logging
 from drtranscribe.runtime import services_for
 
@@ -41,6 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+
+    @app.exception_handler(StorageError)
+    async def storage_unavailable(_: Request, exc: StorageError) -> JSONResponse:
+        log.error("storage.unavailable", stage="http", error=type(exc).__name__)
+        return JSONResponse({"detail": "storage unavailable, try again"}, status_code=503)
+
     app.include_router(health.router)
     app.include_router(stream.router)
+    app.include_router(sessions.router)
     return app

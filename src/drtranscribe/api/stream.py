@@ -68,9 +68,11 @@ class _Connection:
             except (RuntimeError, OSError):
                 log.debug("ws.close_after_close")
 
-    async def error(self, code: str, message: str, *, retryable: bool = False) -> None:
+    async def error(
+        self, code: str, message: str, *, retryable: bool = False, seq: int | None = None
+    ) -> None:
         log.info("ws.client_error", code=code, state=self.state.value)
-        await self.send(ErrorMessage(code=code, message=message, retryable=retryable))
+        await self.send(ErrorMessage(code=code, message=message, retryable=retryable, seq=seq))
 
     async def run(self) -> None:
         limits = self.services.settings.limits
@@ -99,7 +101,12 @@ class _Connection:
                 await self.close(CLOSE_TAKEN_OVER)
             except StorageError as exc:
                 log.error("storage.unavailable", stage="accept", error=type(exc).__name__)
-                await self.error("store_unavailable", "not stored; send it again", retryable=True)
+                await self.error(
+                    "store_unavailable",
+                    "not stored; send it again",
+                    retryable=True,
+                    seq=self.session.next_seq if self.session and data is not None else None,
+                )
 
     async def on_audio(self, data: bytes) -> None:
         if self.session is None or self.state is not _State.STREAMING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -29,6 +29,9 @@ class AudioStore(Protocol):
         """Write the chunks, in order, as one WAV at ``key``; return its URI."""
 
     async def open_final(self, key: str) -> bytes: ...
+
+    def iter_final(self, key: str, block_bytes: int = ...) -> AsyncIterator[bytes]:
+        """The combined recording in blocks (raises AudioNotFound when absent)."""
 
     async def delete_session(self, session_id: str, final_keys: Sequence[str]) -> None: ...
 

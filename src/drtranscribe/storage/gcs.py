@@ -71,7 +71,7 @@ import hashlib
 import http.client
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -193,6 +193,14 @@ class GcsAudioStore:
         return await self._run(
             "open_final", key, self._download_blocking, key, self.bulk_retry, self.bulk_timeout_s
         )
+
+    async def iter_final(self, key: str, block_bytes: int = 1024 * 1024) -> AsyncIterator[bytes]:
+        """The combined recording in ranged reads of ``block_bytes``: never all in memory."""
+        _checked_key(key)
+        size = await self._run("iter_final", key, self._size_blocking, key)
+        for start in range(0, size, block_bytes):
+            end = min(size, start + block_bytes) - 1  # inclusive, as the API's Range is
+            yield await self._run("iter_final", key, self._range_blocking, key, start, end)
 
     async def delete_session(self, session_id: str, final_keys: Sequence[str]) -> None:
         """Erase every object (every generation) under ``{session_id}/`` and the finals."""
@@ -323,6 +331,19 @@ class GcsAudioStore:
 
     def _download_blocking(self, key: str, retry: Retry | None, timeout: float) -> bytes:
         return bytes(self._bucket.blob(key).download_as_bytes(retry=retry, timeout=timeout))
+
+    def _size_blocking(self, key: str) -> int:
+        blob = self._bucket.get_blob(key, retry=self.bulk_retry, timeout=self.bulk_timeout_s)
+        if blob is None:
+            raise api_exceptions.NotFound(f"{key} not found")  # type: ignore[no-untyped-call]
+        return int(blob.size)
+
+    def _range_blocking(self, key: str, start: int, end: int) -> bytes:
+        return bytes(
+            self._bucket.blob(key).download_as_bytes(
+                start=start, end=end, retry=self.bulk_retry, timeout=self.bulk_timeout_s
+            )
+        )
 
     def _open_writer_blocking(self, key: str) -> Any:
         return self._bucket.blob(key).open(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from drtranscribe.audio.wav import WAV_HEADER_BYTES, decode_wav, wav_header
@@ -55,6 +55,19 @@ class LocalAudioStore:
 
     async def open_final(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def iter_final(self, key: str, block_bytes: int = 1024 * 1024) -> AsyncIterator[bytes]:
+        """The combined recording in blocks: never all in memory."""
+        path = self._path(key)
+        try:
+            handle = await asyncio.to_thread(open, path, "rb")
+        except FileNotFoundError as exc:
+            raise AudioNotFound(f"iter_final {key}: not found", retryable=False) from exc
+        try:
+            while block := await asyncio.to_thread(handle.read, block_bytes):
+                yield block
+        finally:
+            handle.close()
 
     async def delete_session(self, session_id: str, final_keys: Sequence[str]) -> None:
         def _delete() -> None:

@@ -47,6 +47,19 @@ _ALLERGENS: dict[str, str] = {
     "anaesthetic": "anaesthetic", "local anesthetic": "local anaesthetic",
     "cephalosporins": "cephalosporins", "nsaids": "nsaid", "mushrooms": "mushrooms",
 }  # fmt: skip
+# Allergens that are not drugs: a "no drug allergies" stands next to them.
+NON_DRUG_ALLERGENS = frozenset(
+    "peanuts,tree nuts,shellfish,seafood,fish,eggs,milk,dairy,lactose,wheat,gluten,soy,sesame,"
+    "strawberries,bee stings,wasp stings,pollen,grass,dust,dust mites,mould,cats,dogs,"
+    "animal dander,adhesive tape,nickel,latex,mushrooms,seasonal allergies".split(",")
+)
+
+
+def is_drug_allergen(substance: str) -> bool:
+    """A drug (or an unknown substance, to be safe), not a food or environmental allergen."""
+    return substance not in NON_DRUG_ALLERGENS
+
+
 _ALLERGEN_RE = re.compile(
     r"\b(?:" + "|".join(sorted(map(re.escape, _ALLERGENS), key=len, reverse=True)) + r")\b"
 )
@@ -54,11 +67,23 @@ _ALLERGEN_RE = re.compile(
 _TRIGGER = re.compile(
     r"\b(?:allergic (?:reaction )?(?:to|from)|allerg(?:y|ies) (?:to|with|from)|"
     r"(?:bad |severe |an? )?reactions? (?:to|from|with)|intoleran(?:t|ce) (?:to|of)|"
-    r"sensitiv(?:e|ity) to|can not (?:take|have|tolerate)|react(?:ed|s)? (?:badly |poorly |"
+    # "sensitive to bright lights" is photophobia, not an allergy
+    r"sensitiv(?:e|ity) to(?! (?:the )?(?:bright |loud )?(?:lights?|sun|sunlight|noises?|sounds?|"
+    r"cold|heat|touch|smells?))|can not (?:take|have|tolerate)|react(?:ed|s)? (?:badly |poorly |"
     r"bad )?to|adverse (?:reactions?|effects?) (?:to|from|with))\b"
 )
 # "penicillin allergy" / "i am allergic"
 _POST = re.compile(r"\b(?:allergy|allergies|allergic)\b")
+# "i take allegra for my allergies": the drug treats the allergy, it is not the allergen
+_FOR_ALLERGY = re.compile(
+    r"\b(?:for|treat|treating|with|help(?:s|ing)?(?: with)?) (?:(?:the|your|my|his|her|these|"
+    r"those|bad|seasonal|environmental) )*$"
+)
+SEASONAL = "seasonal allergies"
+_SEASONAL = re.compile(
+    r"\b(?:(?:seasonal|environmental|spring|fall|autumn|summer|outdoor) allerg(?:y|ies)|"
+    r"hay ?fever)\b"
+)
 
 _REACTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p), r)
@@ -158,6 +183,10 @@ def find_allergies(
         spans.append((m.start(), m.end()))
         out.append(AllergyMention(NKDA, None, True))
     reaction = find_reaction(norm)
+    for s in _SEASONAL.finditer(norm):
+        if not scopes.is_negated(s.start(), s.end()) and not scopes.is_hypothetical(s.start()):
+            out.append(AllergyMention(SEASONAL, None, False))
+            spans.append((s.start(), s.end()))
     for t in _TRIGGER.finditer(norm):
         if scopes.is_negated(t.start(), t.end()):
             continue
@@ -180,9 +209,13 @@ def find_allergies(
             out.append(AllergyMention(name, reaction, False))
         spans.append((t.start(), len(norm)))
     # "penicillin allergy", "allergies: penicillin", "i am allergic, penicillin"
-    if not any(not a.no_known_allergies for a in out):
+    if not any(not a.no_known_allergies and a.substance != SEASONAL for a in out):
         for p in _POST.finditer(norm):
             if scopes.is_negated(p.start(), p.end()) or (m and m.start() <= p.start() < m.end()):
+                continue
+            if _FOR_ALLERGY.search(norm, 0, p.start()) or any(
+                s <= p.start() < e for s, e in spans
+            ):
                 continue
             before = norm[max(0, p.start() - 40) : p.start()]
             lo = p.start() - len(before)

@@ -38,8 +38,8 @@ _OPENING = re.compile(
     r"tell me (?:a bit |a little )?(?:more )?about (?:what|why))\b"
 )
 _NO = re.compile(
-    r"^(?:(?:well|so|oh|okay|ok|um|uh|hmm|actually|honestly)\s*,?\s*)*"
-    r"(?:no|nope|nah|never|none|nothing|negative|not really|not at all|not that i know of|"
+    r"^(?:(?:well|so|oh|okay|ok|um|uh|hmm|hm|actually|honestly)\s*,?\s*)*"
+    r"(?:no|nope|nah|never|none|nothing|negative|not really|not at all|not that i\b|"
     r"not that i (?:have )?noticed|not that i am aware of|i do not think so|do not think so|"
     r"i do not|i have not|i did not|i am not|i have never|not recently|not lately|"
     r"not as far as i know|no no|not too much|not so much|not particularly|not in a while|"
@@ -47,7 +47,7 @@ _NO = re.compile(
     r"months))\b"
 )
 _YES = re.compile(
-    r"^(?:(?:well|so|oh|okay|ok|um|uh|hmm|actually|honestly)\s*,?\s*)*"
+    r"^(?:(?:well|so|oh|okay|ok|um|uh|hmm|hm|actually|honestly)\s*,?\s*)*"
     r"(?:yes|yeah|yep|yup|yea|sure|correct|right|definitely|absolutely|i do|i have|i did|i am|"
     r"i think so|a little|a bit|a little bit|sometimes|occasionally|kind of|sort of|"
     r"that is right|that is correct|exactly|indeed|for sure|mostly|quite a bit|a lot|"
@@ -63,8 +63,16 @@ _TAG = re.compile(
 )
 
 
+# Speech recognition drops the "?": "okay now tell me have you noticed any other symptoms
+# how about fever". A question opener after a lead-in still makes a question.
+_EMBEDDED_QUESTION = re.compile(
+    r"\b(?:okay|ok|now|so|and|tell me|alright|all right)\s+(?:have you|do you|did you|"
+    r"are you|how about|what about)\b"
+)
+
+
 def is_question(norm: str, original: str) -> bool:
-    if _QUESTION_START.match(norm) is not None:
+    if _QUESTION_START.match(norm) is not None or _EMBEDDED_QUESTION.search(norm) is not None:
         return True
     if original.rstrip().endswith("?"):
         m = _TAG.search(norm)
@@ -91,7 +99,11 @@ def answer_polarity(norm: str) -> Polarity | None:
 _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "allergy",
-        re.compile(r"\ballerg\w*|\breactions? to (?:any )?(?:medications?|medicines?|drugs?)\b"),
+        re.compile(
+            r"\ballerg(?!\w* (?:medications?|medicines?|meds|pills|tablets))\w*|"
+            r"\breact(?:ed|ions?)? (?:badly |poorly |bad )?to (?:any )?"
+            r"(?:medications?|medicines?|drugs?|meds)\b"
+        ),
     ),
     (
         "meds",
@@ -118,8 +130,16 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# "what are you taking for your allergies?" asks about drugs, not about allergies
+_FOR_ALLERGIES = re.compile(r"\b(?:for|treat|with) (?:the |your |my |his |her |seasonal )?allergies\b")
+
+
 def topics(norm: str) -> frozenset[str]:
-    return frozenset(name for name, p in _TOPICS if p.search(norm))
+    found = {name for name, p in _TOPICS if p.search(norm)}
+    if "allergy" in found and _FOR_ALLERGIES.search(norm) and "allergic" not in norm:
+        found.discard("allergy")
+        found.add("meds")
+    return frozenset(found)
 
 
 _SCALE_ANSWER = re.compile(

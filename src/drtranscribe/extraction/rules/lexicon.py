@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from drtranscribe.extraction.rules.text import Token, normalise
+from drtranscribe.extraction.rules.text import Token, normalise, tokens
 
 ConditionKind = Literal["acute", "chronic"]
 
@@ -71,7 +71,9 @@ def _read(name: str) -> list[list[str]]:
 
 
 def _surface(text: str) -> str:
-    return " ".join(normalise(text).replace(".", " ").split())
+    """The key a surface is looked up by: its tokens as the transcript's are cut
+    ("vitamin b12" -> "vitamin b 12", the way the tokenizer splits letters and digits)."""
+    return " ".join(t.text for t in tokens(normalise(text).replace(".", " ")))
 
 
 def _build(rows: list[list[str]]) -> Lexicon:

@@ -281,6 +281,8 @@ def _status(norm: str, start: int, end: int, clause_start: int) -> MedicationSta
 
 
 _CLAUSE = re.compile(r"[.;?!]| but | however ")
+_LAB_BEFORE = re.compile(r"\b(?:high|low|elevated|raised|normal|abnormal|check|checking) $")
+_LAB_AFTER = re.compile(r" (?:levels?|deficiency|deficient|count|panel)\b")
 
 
 def find_medications(
@@ -298,6 +300,12 @@ def find_medications(
             o[2] not in lexicon.classes and (0 <= h[0] - o[1] <= 12 or 0 <= o[0] - h[1] <= 12)
             for o in hits
         )
+    ]
+    # "high testosterone", "your iron levels": a lab value, not a drug taken
+    hits = [
+        h
+        for h in hits
+        if not _LAB_BEFORE.search(norm, 0, h[0]) and not _LAB_AFTER.match(norm, h[1])
     ]
     doses = find_doses(norm)
     freqs = find_frequencies(norm)

@@ -32,7 +32,7 @@ from drtranscribe.extraction.note import (
     Vital,
 )
 from drtranscribe.extraction.rules import social
-from drtranscribe.extraction.rules.allergies import NKDA
+from drtranscribe.extraction.rules.allergies import NKDA, is_drug_allergen
 from drtranscribe.extraction.rules.lexicon import condition_kinds
 from drtranscribe.extraction.rules.medications import MedDetail, MedMention
 from drtranscribe.extraction.rules.parse import SegmentFacts, SentenceFacts
@@ -93,6 +93,16 @@ class _Pending:
     known_allergens: list[str] = field(default_factory=list)  # "any other besides penicillin?"
     wh: bool = False
     opening: bool = False
+    nka_proposed: bool = False  # "and you are not allergic to anything, right?"
+
+
+def _has_facts(s: SentenceFacts) -> bool:
+    return bool(s.symptoms or s.medications or s.allergens or s.allergies or s.conditions)
+
+
+def _is_ack(s: SentenceFacts) -> bool:
+    """A bare "yes" / "right" / "okay" with nothing else said."""
+    return s.answer is not None and len(s.norm.split()) <= 3 and not _has_facts(s)
 
 
 def _capital(text: str) -> str:
@@ -144,13 +154,18 @@ class _Merger:
             for j, s in enumerate(facts):
                 self.sentence_no += 1
                 consumed: set[str] = set()
-                if self.pending is not None and not s.is_question:
+                # speech recognition drops the "?" of "okay, coughing, headache"
+                question = s.is_question or (sp == "clinician" and s.bare_list)
+                if self.pending is not None and not question:
                     p = self.pending
+                    same = sp is not None and p.speaker is not None and sp == p.speaker
+                    if same and _is_ack(s):
+                        continue  # "Me?" - "Yes.": the asker confirms, the answer is to come
                     self.pending = None
-                    if not (sp is not None and p.speaker is not None and sp == p.speaker):
+                    if not same:
                         rest = [r for r in facts[j + 1 :] if not r.is_question]
                         consumed = self._answer(p, s, rest, i, sp)
-                if s.is_question:
+                if question:
                     if sp != "patient":
                         self._question(s, i, sp)
                     continue
@@ -184,6 +199,7 @@ class _Merger:
             p.known_allergens.extend(a for a in s.allergens if a not in p.known_allergens)
         p.wh = p.wh or s.wh_question
         p.opening = p.opening or s.opening_question
+        p.nka_proposed = p.nka_proposed or any(a.no_known_allergies for a in s.allergies)
         # a drug the clinician proposes as a question is still proposed ("..., okay?")
         for med in s.medications:
             if med.status in ("started", "stopped", "changed") and sp == "clinician":
@@ -205,6 +221,9 @@ class _Merger:
             # "yeah. no, nothing like that.": the bare "yeah" only acknowledges
             later = next((a.answer for a in rest if a.answer), None)
             polarity = later or polarity
+        elif polarity is None and len(s.norm.split()) <= 4 and not _has_facts(s):
+            # "oh, allergies. no.": the answer comes after the echo
+            polarity = next((a.answer for a in rest if a.answer), None)
         mentioned = {m.name for a in sents for m in a.symptoms}
         onset = next((a.onset for a in sents if a.onset and not a.symptoms), None)
         severity = next((a.severity for a in sents if a.severity and not a.symptoms), None)
@@ -245,11 +264,18 @@ class _Merger:
                 self.allergies.get(
                     f"alg-{slug(name)}", p.segs[-1], p.speaker, substance=name, reaction=None
                 )
-            if polarity == "no" and not own and not p.known_allergens:
+            named = [n for a in sents for n in a.allergens]
+            drug_named = any(is_drug_allergen(n) for n in named) or any(
+                is_drug_allergen(a.substance) for a in own if not a.no_known_allergies
+            )
+            # "no" (to drug allergies) stands next to a food named in the same answer;
+            # "nope, just penicillin" names the allergy instead
+            says_none = polarity == "no" and not drug_named and not p.known_allergens
+            if says_none or (p.nka_proposed and polarity == "yes" and not named and not own):
                 rec = self.allergies.get(f"alg-{slug(NKDA)}", i, sp, substance=NKDA, reaction=None)
                 rec.data["no_known_allergies"] = True
                 rec.evidence.update(p.segs)
-            elif not own:
+            if not own and not says_none:
                 reaction = next((a.reaction for a in sents if a.reaction), None)
                 for a in sents:
                     for name in a.allergens:
@@ -566,7 +592,11 @@ class _Merger:
 
     def _build(self) -> ClinicalNote:
         allergies = list(self.allergies.items.values())
-        if any(not r.data.get("no_known_allergies") for r in allergies):
+        # a drug allergy contradicts "no known drug allergies"; a food allergy does not
+        if any(
+            not r.data.get("no_known_allergies") and is_drug_allergen(r.data["substance"])
+            for r in allergies
+        ):
             allergies = [r for r in allergies if not r.data.get("no_known_allergies")]
         cc = self.cc[1] if self.cc is not None else None
 

@@ -45,6 +45,7 @@ class SentenceFacts:
     display: str
     norm: str
     is_question: bool
+    bare_list: bool  # only symptom names: a checklist question when the clinician says it
     wh_question: bool
     opening_question: bool
     answer: Polarity | None
@@ -98,6 +99,7 @@ def parse_sentence(original: str) -> SentenceFacts:
         display=disp,
         norm=norm,
         is_question=question,
+        bare_list=not question and symptoms.is_bare_list(norm, syms),
         wh_question=question and dialogue.is_wh_question(norm),
         opening_question=dialogue.is_opening_question(norm),
         answer=dialogue.answer_polarity(norm),

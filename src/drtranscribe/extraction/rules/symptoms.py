@@ -150,7 +150,7 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"malaise",
         r"(?:feel|feels|feeling|felt) (?:kind of |really |pretty |just |generally |a bit |"
         r"a little |"
-        r"so |very |quite )*(?:crappy|unwell|awful|terrible|rough|lousy|rubbish|off|"
+        r"so |very |quite )*(?:crappy|crummy|icky|yucky|unwell|awful|terrible|rough|lousy|rubbish|off|"
         r"under the weather|not (?:very )?well|not right|not myself|not good|poorly|sick|ill)",
         r"under the weather",
     ),
@@ -196,6 +196,9 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
     "loss of appetite": (
         r"(?:loss of|lost (?:my|his|her)|poor|decreased|reduced|no|lack of) appetite",
         r"not (?:been )?eating (?:much|well)",
+        # "he does not seem to have a big appetite": the "not" is part of the mention
+        r"not (?:seem to |really )?(?:have|having|got) (?:a |an |much (?:of an? )?)?"
+        r"(?:big |good |great |much (?:of an? )?)?appetite",
         r"off (?:my|his|her) food",
         r"not hungry",
     ),
@@ -220,7 +223,8 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"throat pain",
     ),
     "difficulty swallowing": (
-        r"(?:difficulty|trouble|pain|painful|hard to|problems?|hurts to) (?:with )?swallow(?:ing)?",
+        r"(?:difficulty|trouble|pain|painful|hard to|problems?|issues?|hurts to) (?:with )?"
+        r"swallow(?:ing)?",
         r"dysphagia",
         r"odynophagia",
     ),
@@ -251,11 +255,15 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
     "sneezing": (r"sneez(?:e|es|ing)",),
     "loss of smell": (
         r"(?:loss of|lost (?:my|his|her)|no|can not) (?:sense of )?smell",
+        r"los(?:ing|t|e) (?:(?:my|his|her|your|the|some of (?:my|his|her|the)) )?(?:sense of )?"
+        r"smell",
         r"anosmia",
         r"can not smell",
     ),
     "loss of taste": (
         r"(?:loss of|lost (?:my|his|her)|no|can not) (?:sense of )?taste",
+        r"los(?:ing|t|e) (?:(?:my|his|her|your|the|some of (?:my|his|her|the)) )?(?:sense of )?"
+        r"taste",
         r"ageusia",
         r"can not taste",
     ),
@@ -312,7 +320,7 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"myalgias?",
         r"achy",
         r"aching all over",
-        r"muscles? (?:ache|hurt|are sore)",
+        r"muscles? (?:all )?(?:ache|hurt|are sore|are aching|are all sore)",
     ),
     "stiffness": (r"stiff(?:ness)?",),
     "numbness": (r"numb(?:ness)?",),
@@ -459,7 +467,7 @@ _STEMS = re.compile(
     r"memory|forget|seizure|fits|convuls|tremor|shak|insomn|sleep|mood|down|low|depress|"
     r"sad|hopeless|anxi|nervous|panic|edge|pain|hurt|sore|dysur|pee|urin|sting|toilet|"
     r"bathroom|washroom|hematur|haematur|discharge|thirst|polydip|cold|bruis|tender|"
-    r"killing|discomfort"
+    r"killing|discomfort|feel|felt|hot|weather|malaise|los[ei]"
 )
 
 
@@ -605,6 +613,7 @@ class SymptomMention:
     start: int = 0
     # "the cough", "along with your cough": already known, not what a question asks
     presupposed: bool = False
+    end: int = 0
 
 
 _DEFINITE = re.compile(r"\b(?:the|your|this|that|his|her|my|its|these|those)(?: \w+){0,2}\s*$")
@@ -616,6 +625,26 @@ _KNOWN = re.compile(
 _NEW_NOT_ABSENT = re.compile(
     r"^\s*(?:\w+ )?(?:like (?:this|that|it)|this bad|so bad|before this)\b"
 )
+
+
+# Words that may stand around a bare list of symptoms ("okay, coughing, headache").
+_LIST_FILLERS = frozenset(
+    "okay ok so and or any now alright right also like how about what then other more "
+    "maybe else anything , . ; :".split()
+)
+
+
+def is_bare_list(norm: str, mentions: list[SymptomMention]) -> bool:
+    """True when the sentence is only symptom names, none denied ("okay coughing headache").
+
+    Speech recognition drops the question mark of a checklist question; the merge reads
+    such a sentence from the clinician as a question."""
+    if not mentions or any(m.negated for m in mentions):
+        return False
+    rest = norm
+    for m in sorted(mentions, key=lambda m: -m.start):
+        rest = rest[: m.start] + " " + rest[m.end :]
+    return all(w in _LIST_FILLERS for w in rest.split())
 
 
 def find_symptoms(
@@ -665,6 +694,7 @@ def find_symptoms(
             severity=None if negated else severity,
             start=start,
             presupposed=presupposed,
+            end=end,
         )
     # "sputum"/"swelling"/"rash" etc. appear inside more specific names; keep both.
     return sorted(found.values(), key=lambda s: s.start)

@@ -116,7 +116,8 @@ def normalise(text: str) -> str:
     s = _SPACE_BEFORE_PUNCT.sub(r" \1", s)
     s = re.sub(r"([,;:?!])", r" \1 ", s)
     s = re.sub(r"\.(?!\d)", " . ", s)
-    return _SPACES.sub(" ", s).strip()
+    # "uh, i have not": the comma a dropped filler leaves at the start goes too
+    return _SPACES.sub(" ", s).strip().lstrip(",;: ").strip()
 
 
 _DISPLAY_FILLERS = re.compile(r"(?i)\b(?:um+|uh+m*|erm+|ah+|hmm+|mm+|uhh+)\b[,.]?\s*")

@@ -1,0 +1,129 @@
+"""REST over the session store: read a session, fetch its recording, erase it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from drtranscribe.errors import AudioNotFound
+from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.protocol import AudioLocation
+from drtranscribe.session.services import SessionServices
+from drtranscribe.transcript import Segment
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Session id.")]
+
+
+def services_of(request: Request) -> SessionServices:
+    services: SessionServices = request.app.state.services
+    return services
+
+
+Services = Annotated[SessionServices, Depends(services_of)]
+
+
+class SessionView(BaseModel):
+    session_id: str
+    status: str = Field(description="`active` or `finished`.")
+    created_at: float
+    chunks: int = Field(description="Chunks stored (acked).")
+    duration_s: float
+    note_version: int
+    note: ClinicalNote
+    transcript: list[Segment]
+    audio: AudioLocation | None = Field(description="The combined recording, once finished.")
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No such session (or it has expired)."}
+}
+
+
+async def _meta_or_404(services: SessionServices, session_id: str) -> dict[str, str]:
+    meta = await services.store.meta(session_id)
+    if not meta:
+        raise HTTPException(status_code=404, detail="session not found")
+    return meta
+
+
+@router.get("/{session_id}", response_model=SessionView, responses=NOT_FOUND)
+async def get_session(session_id: SessionId, services: Services) -> SessionView:
+    """Status, note, transcript and audio location of one session."""
+    meta = await _meta_or_404(services, session_id)
+    snapshot = await services.store.snapshot(session_id)
+    if snapshot is None:
+        raise HTTPException(status_code=404, detail="session not found")
+    audio = None
+    if meta.get("final_audio_key") and "sample_rate" in meta:
+        audio = AudioLocation(
+            uri=services.audio.uri(meta["final_audio_key"]),
+            duration_s=round(float(meta.get("elapsed_s", 0.0)), 3),
+            sample_rate=int(meta["sample_rate"]),
+            channels=int(meta["channels"]),
+        )
+    return SessionView(
+        session_id=session_id,
+        status=meta.get("status", "active"),
+        created_at=float(meta.get("created_at", 0.0)),
+        chunks=int(meta.get("next_seq", 0)),
+        duration_s=round(float(meta.get("elapsed_s", 0.0)), 3),
+        note_version=snapshot.note_version,
+        note=snapshot.note,
+        transcript=snapshot.segments,
+        audio=audio,
+    )
+
+
+@router.get(
+    "/{session_id}/audio",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "The combined recording (WAV)."},
+        404: {"model": Problem, "description": "No such session (or it has expired)."},
+        409: {"model": Problem, "description": "The session has not finished yet."},
+    },
+)
+async def get_audio(session_id: SessionId, services: Services) -> StreamingResponse:
+    """The combined recording, streamed."""
+    meta = await _meta_or_404(services, session_id)
+    key = meta.get("final_audio_key")
+    if not key:
+        raise HTTPException(status_code=409, detail="session not finished: no recording yet")
+    blocks = services.audio.iter_final(key)
+    try:
+        first = await anext(blocks)
+    except (AudioNotFound, StopAsyncIteration) as exc:
+        raise HTTPException(status_code=404, detail="recording not found") from exc
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for block in blocks:
+            yield block
+
+    return StreamingResponse(
+        body(),
+        media_type="audio/wav",
+        headers={"Content-Disposition": f'attachment; filename="{session_id}.wav"'},
+    )
+
+
+@router.delete("/{session_id}", status_code=204, responses=NOT_FOUND)
+async def delete_session(session_id: SessionId, services: Services) -> Response:
+    """Erase the session: its state and every audio object (the right to erasure). A live
+    connection on it is fenced out and can write nothing back."""
+    meta = await _meta_or_404(services, session_id)
+    final_keys = [meta["final_audio_key"]] if meta.get("final_audio_key") else []
+    await services.store.take(session_id, instance=f"{services.instance_id}:erase")  # fence out
+    await services.audio.delete_session(session_id, final_keys)  # audio first: retryable
+    await services.store.delete(session_id)
+    return Response(status_code=204)
