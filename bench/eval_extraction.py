@@ -1,7 +1,7 @@
 """Precision / recall of the local rules extractor against references it did not write.
 
-    .venv/bin/python bench/eval_extraction.py                      # all datasets, ~40 s
-    .venv/bin/python bench/eval_extraction.py --datasets fareez_osce --show fareez/symptoms
+    .venv/bin/python bench/eval_extraction.py                      # all datasets, ~10 s
+    .venv/bin/python bench/eval_extraction.py --datasets fareez_osce --show fareez_osce/symptoms
     .venv/bin/python bench/eval_extraction.py --json bench/results/extraction.json
     .venv/bin/python bench/eval_extraction.py --audit-refs aci_bench   # print reference items only
 
@@ -54,7 +54,7 @@ Reference rules (``drug_mentions``, ``list_items``, ``allergy_refs``)
   -triptan, -azepam, -zolam, -oxetine, -triptyline, -sone, -olone, -lukast, -terol,
   -tropium, -parin, -xaban, -profen, -fenac, -coxib, -setron, -vir, -semide, -thiazide,
   -codone, -amol, cef-/ceph-/sulfa- ... and a stop list of English words that end the
-  same way: cholesterol, April, ...); or (b) is one of ``_COMMON_DRUGS``, 30 generic
+  same way: cholesterol, April, ...); or (b) is one of ``_COMMON_DRUGS``, 32 generic
   names too common to miss and without a stem (aspirin, insulin, warfarin, ...); or (c) is
   one of the class words ``_DRUG_CLASSES`` (antibiotics, steroids, NSAIDs, inhaler,
   birth control, ...); or (d) is a word run (1-2 words) right before a dose ("Lasix 20
@@ -131,26 +131,31 @@ SPEAKERS: dict[str, Speaker] = {
 Toks = tuple[str, ...]
 
 
+def wordset(words: str) -> frozenset[str]:
+    """A set of words written as one space-separated string."""
+    return frozenset(words.split())
+
+
 # =====================================================================================
 # normalisation and synonyms (owned by this script, applied to both sides)
 # =====================================================================================
 
-_STOP = frozenset(
+_STOP = wordset(
     "the a an of and or with in on to for my her his their your its some any this that "
     "occasional occasionally regular regularly recent recently low dose dosage daily otc "
-    "over counter prn as needed current currently other also".split()
+    "over counter prn as needed current currently other also"
 )
-_FORM_WORDS = frozenset(
+_FORM_WORDS = wordset(
     "inhaler inhalers puffer cream ointment gel lotion tablet tablets tab tabs capsule "
     "capsules pill spray sprays nasal eye ear drop drops patch injection injections shot "
     "oral topical sr xr er xl la cr dr hcl iv po medication medicine syrup solution "
-    "suspension".split()
+    "suspension enteric coated"
 )
-_SYMPTOM_QUALIFIERS = frozenset(
+_SYMPTOM_QUALIFIERS = wordset(
     "dry productive yellow green clear white bloody subjective pleuritic mild moderate "
     "severe intermittent constant chronic acute new worsening persistent slight some "
     "bilateral left right lower upper occasional generalized generalised general "
-    "increased decreased reduced".split()
+    "increased decreased reduced"
 )
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
@@ -260,6 +265,7 @@ DRUG_SYNONYMS: dict[str, Sequence[str]] = {
     "nitrofurantoin": ("macrobid",),
     "minocycline": ("minocin",),
     "penicillin": ("pcn", "penicillin v", "pen vk"),
+    "contrast dye": ("contrast medium", "contrast media", "iv contrast", "contrast", "dye"),
     "sulfa": ("sulfa drug", "sulpha", "sulfonamide"),
     "polyethylene glycol": ("miralax",),
     "isotretinoin": ("accutane",),
@@ -335,7 +341,14 @@ SYMPTOM_SYNONYMS: dict[str, Sequence[str]] = {
     "fainting": ("syncope", "passing out", "loss of consciousness"),
     "palpitations": ("heart racing", "racing heart"),
     "swelling": ("edema", "oedema"),
-    "leg swelling": ("lower extremity edema", "ankle swelling", "leg edema", "pedal edema"),
+    "leg swelling": (
+        "lower extremity edema",
+        "lower extremity swelling",
+        "ankle swelling",
+        "leg edema",
+        "pedal edema",
+        "swollen legs",
+    ),
     "headache": ("head ache", "cephalgia"),
     "weight loss": ("losing weight",),
     "night sweats": ("nocturnal sweating",),
@@ -374,7 +387,18 @@ CONDITION_SYNONYMS: dict[str, Sequence[str]] = {
     "type 2 diabetes": ("t2dm",),
     "mononucleosis": ("mono", "glandular fever", "infectious mononucleosis"),
     "eczema": ("atopic dermatitis",),
-    "seasonal allergy": ("hay fever", "hayfever", "allergic rhinitis", "environmental allergy"),
+    "seasonal allergy": (
+        "hay fever",
+        "hayfever",
+        "allergic rhinitis",
+        "environmental allergy",
+        "fall allergy",
+        "spring allergy",
+        "pollen",
+        "pollen allergy",
+        "grass pollen",
+    ),
+    "mould": ("mold",),
     "smoker": ("smoking", "smoke", "smokes", "tobacco", "smoking history"),
     "non smoker": ("never smoked", "not smoke", "no smoking", "nonsmoker", "never smoker"),
     "alcohol": ("etoh", "drink", "drinks", "drinking", "alcohol use"),
@@ -401,7 +425,9 @@ def _tables() -> dict[str, tuple[dict[Toks, Toks], int]]:
 
 
 def drug_key(text: str) -> Toks:
-    toks = tuple(t for t in norm_tokens(text) if t not in _FORM_WORDS)
+    """Formulation words dropped ("albuterol inhaler" = "albuterol") unless that is all
+    there is ("inhaler")."""
+    toks = tuple(t for t in norm_tokens(text) if t not in _FORM_WORDS) or norm_tokens(text)
     table, longest = _tables()["drug"]
     return _apply(toks, table, longest)
 
@@ -412,10 +438,13 @@ _SYMPTOM_TAIL = re.compile(
 
 
 def symptom_key(text: str) -> Toks:
+    """Synonyms first (they may carry a qualifier: "lower extremity edema"), then the
+    qualifiers dropped, then the synonyms again ("dry cough" -> "cough")."""
     s = _SYMPTOM_TAIL.sub("", text.lower()).strip() or text.lower()
-    toks = tuple(t for t in norm_tokens(s) if t not in _SYMPTOM_QUALIFIERS)
     table, longest = _tables()["symptom"]
-    return _apply(toks or norm_tokens(s), table, longest)
+    toks = _apply(norm_tokens(s), table, longest)
+    bare = tuple(t for t in toks if t not in _SYMPTOM_QUALIFIERS)
+    return _apply(bare or toks, table, longest)
 
 
 def condition_key(text: str) -> Toks:
@@ -424,9 +453,8 @@ def condition_key(text: str) -> Toks:
     return _apply(toks, table, longest)
 
 
-_HEAD_NOUNS = frozenset(
-    "pain pains ache aches swelling numbness tingling weakness discomfort stiffness "
-    "tenderness".split()
+_HEAD_NOUNS = wordset(
+    "pain pains ache aches swelling numbness tingling weakness discomfort stiffness tenderness"
 )
 
 
@@ -555,8 +583,10 @@ def polarity_score(report: Report, dataset: str, refs: list[Item], preds: list[I
         same = [p for p in preds if credit(r, p) == 1.0]
         s.ref += 1
         s.ref_credit += 1.0 if any(p.negated == r.negated for p in same) else 0.0
-        if report.show and report.show in f"{dataset}/symptoms: polarity" and not any(
-            p.negated == r.negated for p in same
+        if (
+            report.show
+            and report.show in f"{dataset}/symptoms: polarity"
+            and not any(p.negated == r.negated for p in same)
         ):
             print(f"[{dataset}/polarity] {report.doc} {r.label} ref negated={r.negated}")
 
@@ -577,7 +607,7 @@ _DRUG_STEMS = re.compile(
 )
 _STEM_PREFIX = re.compile(r"^(?:cef|ceph|sulfa|sulpha)[a-z]*$")
 _STEM_MIN = 6
-_STEM_STOP = frozenset(
+_STEM_STOP = wordset(
     "cholesterol april sodium potassium calcium magnesium medium premium stadium podium "
     "opium atrium condominium helium titanium delirium equilibrium curriculum gymnasium "
     "aquarium symposium abandon condone baseline airline deadline outline guideline "
@@ -599,14 +629,14 @@ _STEM_STOP = frozenset(
     "exam ham ram jam cam gram kilogram milligram microgram hologram anagram "
     "done sandstone milestone limestone gemstone keystone tombstone hormone "
     "ozone someone anyone everyone phone microphone smartphone headphone "
-    "somewhere ium premium".split()
+    "somewhere ium premium"
 )
-_COMMON_DRUGS = frozenset(
+_COMMON_DRUGS = wordset(
     "aspirin insulin warfarin digoxin lithium acetaminophen paracetamol tylenol ibuprofen "
     "heparin morphine codeine tramadol nitroglycerin colchicine clonidine methotrexate "
     "tamoxifen melatonin epinephrine adrenaline iron glucosamine testosterone estrogen "
     "progesterone chemotherapy allopurinol levothyroxine cisplatin naloxone "
-    "nicotine".split()
+    "nicotine"
 )
 _DRUG_CLASSES = re.compile(
     r"\b(?:antibiotics?|abx|steroids?|corticosteroids?|antihistamines?|nsaids?|"
@@ -633,7 +663,7 @@ _MED_CUE = re.compile(
     r"recommend\w*|rx|prn|bd|bid|tds|tid|qds|qid|resum\w*)\b",
     re.IGNORECASE,
 )
-_CAPITAL_STOP = frozenset(
+_CAPITAL_STOP = wordset(
     "i i'm i've we he she they you patient patients medical treatment reasoning education "
     "counseling counselling additional testing plan assessment dr doctor mr mrs ms miss "
     "covid covid-19 january february march april may june july august september october "
@@ -648,7 +678,7 @@ _CAPITAL_STOP = frozenset(
     "florida boston chicago canada america usa uk london ct mri ekg ecg cbc cmp bmp "
     "initiate continue start prescribe take resume increase decrease stop discontinue "
     "extra strength scale sundays mondays tuesdays wednesdays thursdays fridays saturdays "
-    "otc".split()
+    "otc"
 )
 _ALLERGY_WORDS = re.compile(r"(?i)allerg|\bnkda\b|\bnka\b|intoleran|adverse reaction")
 
@@ -788,9 +818,9 @@ _PRONOUN = re.compile(
     r"significant|noncontributory|unremarkable|per|there|"
     r"remains|noted|which|chart|list|names?|remember|different)\b"
 )
-_GENERIC_ITEM = frozenset(
+_GENERIC_ITEM = wordset(
     "medication medications medicine medicines meds drug drugs other none nil regular "
-    "otherwise prescription prescriptions orders order chart list dose doses and or".split()
+    "otherwise prescription prescriptions orders order chart list dose doses and or"
 )
 
 
@@ -840,9 +870,7 @@ def list_items(section: str, names: frozenset[str] = frozenset()) -> list[str]:
 
 def _sentences(text: str) -> list[str]:
     return [
-        s.strip()
-        for s in re.split(r"(?<=[.!?])\s+(?=[A-Z•\d])|\n+|\s•\s", text or "")
-        if s.strip()
+        s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z•\d])|\n+|\s•\s", text or "") if s.strip()
     ]
 
 
@@ -923,9 +951,9 @@ _ALLERGY_CUT = re.compile(
 )
 
 
-_FUNCTION = frozenset(
+_FUNCTION = wordset(
     "from for to of the a an some any no with due by and or having have has had get gets "
-    "got is are was were be been his her their my your its".split()
+    "got is are was were be been his her their my your its"
 )
 
 
@@ -963,8 +991,10 @@ def allergy_refs(text: str, *, section: bool) -> tuple[list[str], bool]:
             sent = re.split(r",?\s+but\b", sent)[0]  # "PCN, but has tolerated ..."
         negated_seasonal = re.search(r"(?i)\b(?:denies|no)\b.*\bseasonal", sent)
         if _SEASONAL.search(sent) and not negated_seasonal:
-            subs.append("seasonal allergy")
+            subs.append("seasonal allergy")  # "Nil allergies, hayfever" is both
             said = True
+            if _NKDA_REF.search(sent):
+                subs.append("nkda")
             continue
         if negated_seasonal:
             said = True
@@ -1050,15 +1080,17 @@ def pred_allergies(note: ClinicalNote) -> list[Item]:
         if a.no_known_allergies:
             out.append(Item((("nkda",),), "NKDA"))
         else:
-            out.append(pred_drug(a.substance))
+            drug = pred_drug(a.substance)
+            forms = (*drug.forms, condition_key(a.substance))
+            out.append(Item(tuple(dict.fromkeys(forms)), a.substance))
     return out
 
 
 def ref_allergy(text: str) -> Item:
+    """An allergen is compared as a drug and as a condition ("hay fever" = "pollen")."""
     if text == "nkda":
         return Item((("nkda",),), "NKDA")
-    key = condition_key(text) if "season" in text else drug_key(text)
-    return Item((key,), text)
+    return Item(tuple(dict.fromkeys((drug_key(text), condition_key(text)))), text)
 
 
 def pred_symptoms(note: ClinicalNote) -> list[Item]:
@@ -1189,8 +1221,9 @@ def _ros_refs(text: str) -> list[Item]:
     out: list[Item] = []
     for line in (text or "").splitlines():
         line = re.sub(r"^\W*[A-Za-z ,/&]+:\s*", "", line.strip())
-        for sent in re.split(r"(?<=\.)\s+|\s+(?=(?:Denies|Endorses|Reports|Positive|Negative)\b)",
-                             line):
+        for sent in re.split(
+            r"(?<=\.)\s+|\s+(?=(?:Denies|Endorses|Reports|Positive|Negative)\b)", line
+        ):
             m = re.match(
                 r"(?i)^\s*(denies|negative for|no|endorses|reports|positive for|admits to|"
                 r"complains of)\s+(?:any\s+)?(.*?)\.?$",
@@ -1293,9 +1326,11 @@ def _allergy_text(note: str) -> str:
     return "\n".join(lines)
 
 
-_CC_DROP = frozenset(
+_CC_DROP = wordset(
     "day week month year hour minute ago since past last patient here today follow "
-    "followup up visit evaluation concern new".split()
+    "followup up visit evaluation concern new i im ive m ve s t d ll am is are was were be "
+    "been being have has had having do does did don doesn didn can cant it its me got get "
+    "getting really very bit little so just quite bad terrible feel feeling felt like"
 )
 
 

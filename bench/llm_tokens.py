@@ -36,8 +36,8 @@ taken as growing linearly, so its ratio scales with duration/15 min).
 Writes ``bench/results/llm-tokens-<time>.json`` (counts only, no transcript text) and
 prints markdown tables.
 
-    .venv/bin/python bench/llm_tokens.py                  # chunk + live, every 1/3/6/12
-    .venv/bin/python bench/llm_tokens.py --modes chunk,turn,live --every 1,3
+    .venv/bin/python bench/llm_tokens.py                  # chunk/live/turn, every 1/3/6/12/24
+    .venv/bin/python bench/llm_tokens.py --modes chunk --every 1,3,6 --context 1
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fareez_osce"
 DEFAULT_LATENCY_CASE = "RES0198"
 DEFAULT_WER_CASES = "RES0198,RES0203"
 READY_MARK = "Uvicorn running on http://"
+QUIET_CORES = 0.25  # a chunk is "quiet" when other processes used less CPU while it waited
 SERVER_CMD = [
     sys.executable,
     "-m",
@@ -366,7 +367,10 @@ def _ts(record: dict[str, Any]) -> float:
 
 
 def add_server_breakdown(
-    per_chunk: list[dict[str, Any]], records: list[dict[str, Any]], session_id: str
+    per_chunk: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    session_id: str,
+    load: LoadSampler | None = None,
 ) -> dict[str, Any]:
     """Split each interim latency into decode time and waiting, from the server's log.
 
@@ -422,11 +426,68 @@ def add_server_breakdown(
     for row, d in zip(per_chunk, interim, strict=True):
         row["decode_s"] = round(d["decode_s"], 4)
         row["behind_final_s"] = round(d["behind_final_s"], 4)
+        if load is not None:
+            other = load.other_cores(d["request"], d["end"])
+            if other is not None:
+                row["other_cores"] = round(other, 3)
         logged = chunk_logs.get(row["chunk"], {})
         row["empty"] = bool(logged.get("empty", False))
         if "server_s" in row:
             row["wait_s"] = round(max(0.0, row["server_s"] - d["decode_s"]), 4)
     return info
+
+
+def _machine_busy_s() -> float:
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu_s(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+class LoadSampler:
+    """Samples, every ``period_s``, the CPU time used by the machine and by the server, so
+    each chunk's latency can be paired with what else ran meanwhile (wall-clock times)."""
+
+    def __init__(self, pids: list[int], period_s: float = 0.2) -> None:
+        self.pids = pids
+        self.period_s = period_s
+        self.samples: list[tuple[float, float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="load-sampler", daemon=True)
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append((time.time(), _machine_busy_s(), _process_cpu_s(self.pids)))
+            if self._stop.wait(self.period_s):
+                return
+
+    def other_cores(self, t0: float, t1: float) -> float | None:
+        """Cores busy with anything but the server between wall-clock ``t0`` and ``t1``."""
+        before = [s for s in self.samples if s[0] <= t0]
+        after = [s for s in self.samples if s[0] >= t1]
+        if not before or not after:
+            return None
+        a, b = before[-1], after[0]
+        if b[0] - a[0] <= 0:
+            return None
+        return max(0.0, ((b[1] - a[1]) - (b[2] - a[2])) / (b[0] - a[0]))
 
 
 class CpuMeter:
@@ -437,25 +498,8 @@ class CpuMeter:
         self.start = self._sample()
         self.t0 = time.monotonic()
 
-    @staticmethod
-    def _busy() -> float:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-        values = [int(v) for v in fields]
-        idle = values[3] + values[4]
-        return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-    def _ours(self) -> float:
-        total = 0.0
-        for pid in self.pids:
-            try:
-                parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, IndexError, ValueError):
-                pass
-        return total
-
     def _sample(self) -> tuple[float, float]:
-        return self._busy(), self._ours()
+        return _machine_busy_s(), _process_cpu_s(self.pids)
 
     def stop(self) -> dict[str, float]:
         busy, ours = self._sample()
@@ -485,7 +529,18 @@ def latency_summary(per_chunk: list[dict[str, Any]], target_s: float) -> dict[st
         "behind_final_s": stats(r["behind_final_s"] for r in hit if "behind_final_s" in r),
         "chunks_behind_final": sum(1 for r in hit if r.get("behind_final_s", 0) > 0),
         "over_target_behind_final": sum(1 for r in slow if r.get("behind_final_s", 0) > 0),
+        "quiet_threshold_cores": QUIET_CORES,
+        "client_s_quiet": stats(
+            r["client_s"] for r in hit if r.get("other_cores", 99.0) < QUIET_CORES
+        ),
+        "server_s_quiet": stats(
+            r["server_s"] for r in hit if r.get("other_cores", 99.0) < QUIET_CORES
+        ),
+        "decode_s_quiet": stats(
+            r["decode_s"] for r in hit if r.get("other_cores", 99.0) < QUIET_CORES
+        ),
         "over_target": len(slow),
+        "over_target_while_busy": sum(1 for r in slow if r.get("other_cores", 0.0) >= QUIET_CORES),
         "over_target_with_final_pass_overlap": sum(1 for r in slow if r["final_pass_overlap"]),
         "chunks_with_final_pass_overlap": sum(1 for r in hit if r["final_pass_overlap"]),
         "target_s": target_s,
@@ -584,7 +639,10 @@ def run_latency(
     target_s: float,
     keep: Path | None,
     wait_quiet_s: float = 0.0,
+    sessions: int = 1,
 ) -> dict[str, Any]:
+    """One real-time stream; or ``sessions`` concurrent ones of the same audio, started
+    5 s / ``sessions`` apart (their latencies pooled; no decode/wait split then)."""
     pcm = load_pcm16(case_audio(data, case))
     cut = pcm[: int(max_seconds * 16000)] if max_seconds > 0 else pcm
     with tempfile.TemporaryDirectory(prefix="drt-bench-cut-") as tmp:
@@ -594,15 +652,35 @@ def run_latency(
         print(f"latency run: {case}, first {duration:.0f} s in real time ...", file=sys.stderr)
         quiet = wait_until_quiet(wait_quiet_s) if wait_quiet_s > 0 else {}
         meter = CpuMeter(server.pids() if server else [])
-        run = stream_file(url, wav, fast=False, timeout_s=duration * 3 + 300)
+        runs: list[StreamRun | BaseException | None] = [None] * sessions
+
+        def one(i: int) -> None:
+            time.sleep(i * 5.0 / sessions)
+            try:
+                runs[i] = stream_file(url, wav, fast=False, timeout_s=duration * 3 + 300)
+            except BaseException as exc:  # reported below, on the main thread
+                runs[i] = exc
+
+        with LoadSampler(server.pids() if server else []) as load:
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(sessions)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         cpu = meter.stop()
+    for outcome in runs:
+        if not isinstance(outcome, StreamRun):
+            raise RuntimeError(f"latency stream failed: {outcome!r}")
+    done = [r for r in runs if isinstance(r, StreamRun)]
+    run = done[0]
     lat = chunk_latencies(run)
-    breakdown = (
-        add_server_breakdown(lat["per_chunk"], server.records(), run.session_id)
-        if server is not None
-        else {}
-    )
+    breakdown: dict[str, Any] = {}
+    if server is not None and sessions == 1:
+        breakdown = add_server_breakdown(lat["per_chunk"], server.records(), run.session_id, load)
+    for i, other in enumerate(done[1:], start=1):
+        lat["per_chunk"] += [row | {"session": i} for row in chunk_latencies(other)["per_chunk"]]
     summary = latency_summary(lat["per_chunk"], target_s) | {
+        "sessions": sessions,
         "cpu": cpu,
         "decodes": breakdown,
         "quiet_wait": quiet,
@@ -615,6 +693,7 @@ def run_latency(
         "case": case,
         "audio_s": round(duration, 2),
         "stream_s": run.final_t,
+        "sessions": sessions,
         "summary": summary,
         "per_chunk": lat["per_chunk"],
     }
@@ -687,13 +766,22 @@ def markdown(result: dict[str, Any]) -> str:
         cpu = s.get("cpu", {})
         out += [
             f"### Latency — {lat['case']}, first {lat['audio_s']:.0f} s, real time, "
-            f"label `{result['label']}`",
+            f"{lat.get('sessions', 1)} session(s) at once, label `{result['label']}`",
             "",
             "| chunk arrival → first transcript event (s) | p50 | p95 | max | mean |",
             "|---|---|---|---|---|",
             row("client-side", s["client_s"]),
             row("server-side `latency_ms`", s["server_s"]),
         ]
+        if s.get("client_s_quiet", {}).get("n"):
+            q = s["client_s_quiet"]
+            out.append(
+                row(
+                    f"client-side, quiet chunks only ({q['n']}: other processes "
+                    f"< {s['quiet_threshold_cores']} cores)",
+                    q,
+                )
+            )
         if s.get("decode_s", {}).get("n"):
             out += [
                 row("– of which the chunk's own decode", s["decode_s"]),
@@ -705,6 +793,11 @@ def markdown(result: dict[str, Any]) -> str:
             f"Chunks: {s['chunks_sent']} sent, {s['chunks_with_transcript']} with a transcript "
             f"event, {s['chunks_without_transcript']} without (silence, excluded). "
             f"Over {s['target_s']:.1f} s: {s['over_target']}"
+            + (
+                f" ({s['over_target_while_busy']} while other processes were busy)"
+                if "over_target_while_busy" in s
+                else ""
+            )
             + (
                 f", {s['over_target_behind_final']} of them queued behind a final-pass decode"
                 if "over_target_behind_final" in s
@@ -816,6 +909,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="before the latency run, wait up to this long for the machine to be idle (0: no)",
     )
+    p.add_argument(
+        "--sessions",
+        type=int,
+        default=1,
+        help="concurrent real-time streams in the latency run (same audio, staggered)",
+    )
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--skip-wer", action="store_true", help="skip the --fast streaming runs")
     p.add_argument(
@@ -885,6 +984,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.target_s,
                     keep,
                     wait_quiet_s=args.wait_quiet,
+                    sessions=args.sessions,
                 )
             if not args.skip_wer:
                 result["wer"] = [run_wer_stream(url, server, data, case, keep) for case in cases]

@@ -132,7 +132,10 @@ def _stream(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     from drtranscribe.extraction.transcript_file import extract_file
+    from drtranscribe.logging import configure_logging
     from drtranscribe.render import render_note
+
+    configure_logging(level="WARNING", fmt="console" if sys.stderr.isatty() else "json")
 
     note = extract_file(Path(args.file))
     if args.json:

@@ -59,6 +59,9 @@ class ChainSettings(BaseModel):
     hedge_after_s: float | None = Field(
         default=None, description="Ask the next provider too after this long without an answer."
     )
+    hedge_per_audio_s: float = Field(
+        default=0.0, description="Added to hedge_after_s per second of audio in the request."
+    )
     retry_attempts: int = Field(default=3, ge=1, description="Rounds over the chain.")
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 4.0
@@ -70,7 +73,9 @@ class ChainSettings(BaseModel):
 
 class ResilienceSettings(BaseModel):
     stt: ChainSettings = Field(
-        default_factory=lambda: ChainSettings(deadline_s=30.0, hedge_after_s=4.0)
+        default_factory=lambda: ChainSettings(
+            deadline_s=30.0, hedge_after_s=0.3, hedge_per_audio_s=0.02
+        )
     )
     extraction: ChainSettings = Field(
         default_factory=lambda: ChainSettings(deadline_s=60.0, hedge_after_s=15.0)

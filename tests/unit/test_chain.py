@@ -149,9 +149,41 @@ async def test_hedging_asks_the_next_provider_and_the_first_answer_wins() -> Non
     chain, _ = _chain(a, b, hedge=0.05)
     result = await chain.call_detailed(_ask)
     assert result.provider == "b"
-    assert a.cancelled == 1  # the slow call is cancelled ...
-    assert chain.breakers["a"].state is BreakerState.CLOSED  # ... and not held against a
+    assert a.cancelled == 1  # the slow call is cancelled
     assert a.calls == b.calls == 1
+
+
+async def test_a_hanging_primary_opens_its_breaker_after_three_lost_hedges() -> None:
+    a, b = FakeProvider("a", default="hang"), FakeProvider("b")
+    chain, _ = _chain(a, b, hedge=0.02)
+    for _ in range(3):
+        assert await chain.call(_ask) == "b:ok"
+    assert chain.breakers["a"].state is BreakerState.OPEN
+    assert await chain.call(_ask) == "b:ok"  # now at no added latency: a is skipped
+    assert a.calls == 3
+
+
+async def test_a_hedge_that_loses_is_not_held_against_the_fallback() -> None:
+    a, b = FakeProvider("a", ["hang"]), FakeProvider("b", ["hang"])
+    chain, _ = _chain(a, b, hedge=0.01)
+    call = asyncio.create_task(chain.call_detailed(_ask))
+    await b.started.wait()
+    a.release.set()
+    assert (await call).provider == "a"
+    assert b.cancelled == 1
+    permit = chain.breakers["b"].acquire()  # b's record is clean: three more failures needed
+    assert permit is not None
+    permit.failure()
+    permit = chain.breakers["b"].acquire()
+    assert permit is not None
+    permit.failure()
+    assert chain.breakers["b"].state is BreakerState.CLOSED
+
+
+async def test_a_per_call_hedge_budget_overrides_the_policy() -> None:
+    a, b = FakeProvider("a", ["hang"]), FakeProvider("b")
+    chain, _ = _chain(a, b, hedge=None)
+    assert (await chain.call_detailed(_ask, hedge_after_s=0.01)).provider == "b"
 
 
 async def test_slow_primary_still_wins_if_it_answers_first() -> None:

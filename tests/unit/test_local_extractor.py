@@ -107,7 +107,7 @@ def test_revised_segment_text_gives_the_rederived_note() -> None:
 
 
 def test_update_is_cheap_on_a_long_transcript() -> None:
-    lines = [
+    lines: list[tuple[Speaker, str]] = [
         ("clinician", "Any chest pain or shortness of breath when you walk up the stairs?"),
         ("patient", "No, but I've had a cough for about three days and my throat is sore."),
         ("clinician", "Are you taking anything for it at the moment, like Tylenol or Advil?"),
@@ -489,6 +489,126 @@ def test_real_allergy_replaces_no_known_allergies() -> None:
 def test_not_allergic_to_a_drug_is_no_allergy() -> None:
     n = note(("patient", "I'm not allergic to penicillin."))
     assert n.allergies == []
+
+
+def test_echo_then_no_is_no_known_allergies() -> None:
+    n = note(
+        ("clinician", "Do you have allergies to anything?"),
+        ("patient", "Um, allergies... let me think. No."),
+    )
+    assert [a.id for a in n.allergies] == ["alg-no-known-drug-allergies"]
+
+
+def test_no_but_a_drug_names_the_allergy_not_nkda() -> None:
+    n = note(("clinician", "Any drug allergies?"), ("patient", "No, only to amoxicillin."))
+    assert [a.substance for a in n.allergies] == ["amoxicillin"]
+    assert n.medications == []
+
+
+def test_no_drug_allergies_stands_next_to_a_food_allergy() -> None:
+    n = note(
+        ("clinician", "Are you allergic to any medications?"),
+        ("patient", "No, but I'm allergic to peanuts."),
+    )
+    assert sorted(a.substance for a in n.allergies) == ["no known drug allergies", "peanuts"]
+
+
+def test_drug_allergy_said_later_still_replaces_no_known_allergies() -> None:
+    n = note(
+        ("clinician", "Any allergies?"),
+        ("patient", "No."),
+        ("patient", "Actually, I'm allergic to morphine and shellfish."),
+    )
+    assert sorted(a.substance for a in n.allergies) == ["morphine", "shellfish"]
+
+
+def test_chart_allergy_confirmed_by_the_patient() -> None:
+    n = note(
+        ("clinician", "Your chart lists a sulfa allergy, is that still the case?"),
+        ("patient", "Yes."),
+    )
+    assert [a.substance for a in n.allergies] == ["sulfa drugs"]
+    n = note(
+        ("clinician", "No allergies on file for you, correct?"),
+        ("patient", "Correct."),
+    )
+    assert [a.substance for a in n.allergies] == ["no known drug allergies"]
+
+
+def test_chart_allergy_denied_by_the_patient_is_not_kept() -> None:
+    n = note(
+        ("clinician", "It says here you're allergic to codeine, is that right?"),
+        ("patient", "No, that was my sister."),
+    )
+    assert "codeine" not in [a.substance for a in n.allergies]
+
+
+def test_asker_confirming_a_clarification_keeps_the_question_open() -> None:
+    n = note(
+        ("clinician", "Any allergies to medicines?"),
+        ("patient", "Pardon, for medicines?"),
+        ("clinician", "Yep."),
+        ("patient", "None that I know of."),
+    )
+    assert [a.id for a in n.allergies] == ["alg-no-known-drug-allergies"]
+
+
+def test_drug_for_allergies_is_a_medication() -> None:
+    n = note(
+        ("clinician", "Do you take anything for the allergies?"),
+        ("patient", "Zyrtec, most days."),
+    )
+    assert [m.name for m in n.medications] == ["cetirizine"]
+    assert n.allergies == []
+
+
+def test_photophobia_is_not_an_allergy_and_keeps_nkda() -> None:
+    n = note(
+        ("clinician", "Do bright lights bother you?"),
+        ("patient", "Yes, I'm quite sensitive to light."),
+        ("clinician", "Any allergies to medication?"),
+        ("patient", "No, none at all."),
+    )
+    assert [a.substance for a in n.allergies] == ["no known drug allergies"]
+
+
+# --- questions that speech recognition flattened ----------------------------------------
+
+
+def test_checklist_without_question_mark_is_a_question() -> None:
+    n = note(("clinician", "alright so cough headache"), ("patient", "nope"))
+    assert symptom(n, "cough")["negated"] is True
+    assert symptom(n, "headache")["negated"] is True
+
+
+def test_clinician_finding_with_words_is_not_a_checklist() -> None:
+    n = note(("clinician", "You have a cough and a headache."), ("patient", "No."))
+    assert symptom(n, "cough")["negated"] is False
+
+
+def test_embedded_question_without_question_mark() -> None:
+    n = note(
+        ("clinician", "alright and have you been getting a fever or chills"),
+        ("patient", "um no i haven't"),
+    )
+    assert symptom(n, "fever")["negated"] is True
+    assert symptom(n, "chills")["negated"] is True
+
+
+def test_one_symptom_and_everything_else_fine() -> None:
+    n = note(
+        ("clinician", "Any fever, chills, or cough?"),
+        ("patient", "A little cough, but everything else has been fine."),
+    )
+    assert symptom(n, "cough")["negated"] is False
+    assert symptom(n, "fever")["negated"] is True
+    assert symptom(n, "chills")["negated"] is True
+
+
+def test_one_symptom_named_leaves_the_others_unknown() -> None:
+    n = note(("clinician", "Any fever, chills, or cough?"), ("patient", "A little cough."))
+    assert symptom(n, "cough")["negated"] is False
+    assert "fever" not in symptom_names(n)
 
 
 # --- vitals --------------------------------------------------------------------------------

@@ -120,3 +120,50 @@ def test_lexicon_brand_to_generic(brand: str, generic: str) -> None:
 
 def test_lexicon_is_a_few_hundred_drugs() -> None:
     assert len(set(medications().terms.values())) >= 300
+
+
+# --- a lab value is not a drug taken -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your testosterone levels came back low.",
+        "I don't see high testosterone on the results.",
+        "We should check your iron levels.",
+        "She has a vitamin d deficiency.",
+        "Diarrhoea makes you lose minerals and vitamins.",
+    ],
+)
+def test_lab_values_are_not_medications(text: str) -> None:
+    assert meds(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("I use testosterone gel every morning.", "testosterone"),
+        ("I take a low dose aspirin.", "aspirin"),  # "low" before "dose", not before the drug
+        ("He takes iron tablets.", "iron supplement"),
+        ("I also take a few vitamins.", "vitamin supplement"),
+    ],
+)
+def test_the_same_words_as_medications(text: str, name: str) -> None:
+    assert [m[0] for m in meds(text)] == [name]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("they numbed it with lidocaine", "lidocaine"),
+        ("she's on taxol every three weeks", "paclitaxel"),
+        ("I take CoQ10 and some vitamins", "coenzyme q10"),
+        ("I get vitamin B12 shots", "vitamin b12"),  # letters and digits split alike
+        ("I'm on a long acting beta agonist", "long acting bronchodilator"),
+        ("she gets allergy shots in the fall", "allergy immunotherapy"),
+        ("I use moisturizing creams", "emollient"),
+        ("I've got the implanon", "contraceptive implant"),
+    ],
+)
+def test_lexicon_additions(text: str, name: str) -> None:
+    assert name in [m[0] for m in meds(text)]

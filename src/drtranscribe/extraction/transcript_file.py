@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+from drtranscribe.errors import DrTranscribeError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.local import LocalExtractor
 from drtranscribe.extraction.note import ClinicalNote, Speaker
@@ -27,17 +28,31 @@ _SPEAKERS: dict[str, Speaker] = {
 }  # fmt: skip
 
 
+class TranscriptFileError(DrTranscribeError):
+    """A transcript file that cannot be read as one."""
+
+
 def speaker_of(label: str | None) -> Speaker | None:
     return _SPEAKERS.get(label.strip().lower()) if label else None
 
 
 def read_turns(path: Path) -> list[tuple[Speaker | None, str]]:
-    raw = path.read_text(encoding="utf-8")
+    """Turns of a transcript file; :class:`TranscriptFileError` when it cannot be read."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TranscriptFileError(f"{path.name}: not UTF-8 text") from exc
     if raw.lstrip().startswith("{"):
-        data = json.loads(raw)
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise TranscriptFileError(f"{path.name}: invalid JSON (line {exc.lineno})") from exc
+        listed = data.get("turns") if isinstance(data, dict) else None
+        if not isinstance(listed, list) or not all(isinstance(t, dict) for t in listed):
+            raise TranscriptFileError(f'{path.name}: expected {{"turns": [{{"speaker", "text"}}]}}')
         return [
             (speaker_of(str(t.get("speaker") or "")), str(t.get("text") or ""))
-            for t in data.get("turns", [])
+            for t in listed
             if str(t.get("text") or "").strip()
         ]
     turns: list[tuple[Speaker | None, str]] = []

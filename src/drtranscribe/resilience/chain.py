@@ -104,10 +104,17 @@ class FallbackChain(Generic[P]):
             for p in self.providers
         ]
 
-    async def call(self, fn: Callable[[P], Coroutine[Any, Any, R]]) -> R:
-        return (await self.call_detailed(fn)).value
+    async def call(
+        self, fn: Callable[[P], Coroutine[Any, Any, R]], *, hedge_after_s: float | None = None
+    ) -> R:
+        return (await self.call_detailed(fn, hedge_after_s=hedge_after_s)).value
 
-    async def call_detailed(self, fn: Callable[[P], Coroutine[Any, Any, R]]) -> ChainResult[R]:
+    async def call_detailed(
+        self, fn: Callable[[P], Coroutine[Any, Any, R]], *, hedge_after_s: float | None = None
+    ) -> ChainResult[R]:
+        """``hedge_after_s`` overrides the policy's budget for this call (e.g. longer audio
+        deserves a longer budget)."""
+        hedge = hedge_after_s if hedge_after_s is not None else self.policy.hedge_after_s
         retry = self.policy.retry
 
         def wait(state: RetryCallState) -> float:
@@ -126,7 +133,7 @@ class FallbackChain(Generic[P]):
             async with asyncio.timeout(self.policy.deadline_s):
                 async for attempt in rounds:
                     with attempt:
-                        value, provider = await self._round(fn)
+                        value, provider = await self._round(fn, hedge)
                         return ChainResult(value, provider, attempt.retry_state.attempt_number)
         except TimeoutError as exc:
             log.warning("chain.deadline", chain=self.kind, deadline_s=self.policy.deadline_s)
@@ -147,10 +154,13 @@ class FallbackChain(Generic[P]):
                 continue
             yield provider, permit
 
-    async def _round(self, fn: Callable[[P], Coroutine[Any, Any, R]]) -> tuple[R, str]:
+    async def _round(
+        self, fn: Callable[[P], Coroutine[Any, Any, R]], hedge: float | None
+    ) -> tuple[R, str]:
         errors: list[ProviderError] = []
         candidates = self._candidates(errors)
         running: dict[asyncio.Task[R], tuple[P, Permit]] = {}
+        overdue: set[asyncio.Task[R]] = set()  # ran past the hedge budget
 
         def launch() -> bool:
             for provider, permit in candidates:
@@ -159,7 +169,6 @@ class FallbackChain(Generic[P]):
                 return True
             return False
 
-        hedge = self.policy.hedge_after_s
         try:
             launch()
             while running:
@@ -167,6 +176,7 @@ class FallbackChain(Generic[P]):
                     running, timeout=hedge, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:  # slow: ask the next provider too
+                    overdue.update(running)
                     if launch():
                         log.info("chain.hedged", chain=self.kind, after_s=hedge)
                     continue
@@ -191,9 +201,15 @@ class FallbackChain(Generic[P]):
                     launch()  # a failure moves on at once
             raise AllProvidersFailed(errors)
         finally:
-            for task, (_, permit) in running.items():
+            for task, (provider, permit) in running.items():
                 task.cancel()
-                permit.release()
+                if task in overdue:
+                    # It outlived its budget and lost: a slow failure, so that a provider
+                    # that hangs opens its breaker instead of costing every chunk a hedge.
+                    permit.failure()
+                    log.warning("chain.provider_slow", chain=self.kind, provider=provider.name)
+                else:
+                    permit.release()
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 

@@ -398,7 +398,11 @@ class LiveSession:
         async def call(provider: SpeechToText) -> TranscriptionResult:
             return await provider.transcribe(request)
 
-        return await self.services.stt.call(call)
+        rules = self.settings.resilience.stt
+        hedge = None
+        if rules.hedge_after_s is not None:
+            hedge = rules.hedge_after_s + rules.hedge_per_audio_s * request.duration_s
+        return await self.services.stt.call(call, hedge_after_s=hedge)
 
     async def _chunk_worker(self) -> None:
         while True:

@@ -75,13 +75,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import google.cloud.storage as storage
 import google_crc32c
 import structlog
 from google.api_core import exceptions as api_exceptions
 from google.api_core.retry import Retry
 from google.auth import exceptions as auth_exceptions
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage
 from google.cloud.storage.exceptions import (
     DataCorruption,
     InvalidResponse,

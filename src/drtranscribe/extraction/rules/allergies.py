@@ -49,10 +49,13 @@ _ALLERGENS: dict[str, str] = {
 }  # fmt: skip
 # Allergens that are not drugs: a "no drug allergies" stands next to them.
 NON_DRUG_ALLERGENS = frozenset(
-    "peanuts,tree nuts,shellfish,seafood,fish,eggs,milk,dairy,lactose,wheat,gluten,soy,sesame,"
-    "strawberries,bee stings,wasp stings,pollen,grass,dust,dust mites,mould,cats,dogs,"
-    "animal dander,adhesive tape,nickel,latex,mushrooms,seasonal allergies".split(",")
-)
+    {
+        "peanuts", "tree nuts", "shellfish", "seafood", "fish", "eggs", "milk", "dairy",
+        "lactose", "wheat", "gluten", "soy", "sesame", "strawberries", "bee stings",
+        "wasp stings", "pollen", "grass", "dust", "dust mites", "mould", "cats", "dogs",
+        "animal dander", "adhesive tape", "nickel", "latex", "mushrooms", "seasonal allergies",
+    }
+)  # fmt: skip
 
 
 def is_drug_allergen(substance: str) -> bool:
@@ -78,6 +81,10 @@ _POST = re.compile(r"\b(?:allergy|allergies|allergic)\b")
 _FOR_ALLERGY = re.compile(
     r"\b(?:for|treat|treating|with|help(?:s|ing)?(?: with)?) (?:(?:the|your|my|his|her|these|"
     r"those|bad|seasonal|environmental) )*$"
+)
+_LIST_AFTER = re.compile(
+    r"\s*(?::|,|-|\bis\b|\bare\b|\binclude\b|\bincludes\b)\s*(?:to\s+)?(?:[a-z0-9]+\s+){0,2}"
+    r"[a-z0-9]+\s*(?:[.,;]|$)"
 )
 SEASONAL = "seasonal allergies"
 _SEASONAL = re.compile(
@@ -199,6 +206,10 @@ def find_allergies(
             clause_end = term.start()
         subs = _substances(norm, toks, t.end(), clause_end)
         if not subs:
+            # an unknown word is an allergen only after "allergic to" / "allergy to":
+            # "a reaction to the needle" names no allergen
+            if not t.group().startswith("allerg"):
+                continue
             end = stop.start() if stop else clause_end
             words = norm[t.end() : end].split()
             words = [w for w in words if w not in _FILLER_WORDS]
@@ -213,14 +224,13 @@ def find_allergies(
         for p in _POST.finditer(norm):
             if scopes.is_negated(p.start(), p.end()) or (m and m.start() <= p.start() < m.end()):
                 continue
-            if _FOR_ALLERGY.search(norm, 0, p.start()) or any(
-                s <= p.start() < e for s, e in spans
-            ):
+            if _FOR_ALLERGY.search(norm, 0, p.start()) or any(s <= p.start() < e for s, e in spans):
                 continue
             before = norm[max(0, p.start() - 40) : p.start()]
             lo = p.start() - len(before)
             subs = _substances(norm, toks, lo, p.start())
-            if not subs:
+            if not subs and _LIST_AFTER.match(norm, p.end()):
+                # "allergies: penicillin", "allergic, penicillin" - not "allergies, maybe try x"
                 after_end = p.end() + 40
                 subs = _substances(norm, toks, p.end(), min(len(norm), after_end))
             for _, name in subs[-1:]:

@@ -131,7 +131,9 @@ _TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 # "what are you taking for your allergies?" asks about drugs, not about allergies
-_FOR_ALLERGIES = re.compile(r"\b(?:for|treat|with) (?:the |your |my |his |her |seasonal )?allergies\b")
+_FOR_ALLERGIES = re.compile(
+    r"\b(?:for|treat|with) (?:the |your |my |his |her |seasonal )?allergies\b"
+)
 
 
 def topics(norm: str) -> frozenset[str]:

@@ -283,6 +283,10 @@ def _status(norm: str, start: int, end: int, clause_start: int) -> MedicationSta
 _CLAUSE = re.compile(r"[.;?!]| but | however ")
 _LAB_BEFORE = re.compile(r"\b(?:high|low|elevated|raised|normal|abnormal|check|checking) $")
 _LAB_AFTER = re.compile(r" (?:levels?|deficiency|deficient|count|panel)\b")
+_NEEDS_TAKING = frozenset({"vitamin supplement", "supplement"})
+_TAKING = re.compile(
+    r"\b(?:take|takes|taking|took|on|using|use|uses|start|try|trying|prescrib\w*)\b"
+)
 
 
 def find_medications(
@@ -301,11 +305,14 @@ def find_medications(
             for o in hits
         )
     ]
-    # "high testosterone", "your iron levels": a lab value, not a drug taken
+    # "high testosterone", "your iron levels": a lab value, not a drug taken;
+    # "you are losing minerals and vitamins": nutrients, not a supplement taken
     hits = [
         h
         for h in hits
-        if not _LAB_BEFORE.search(norm, 0, h[0]) and not _LAB_AFTER.match(norm, h[1])
+        if not _LAB_BEFORE.search(norm, 0, h[0])
+        and not _LAB_AFTER.match(norm, h[1])
+        and (h[2] not in _NEEDS_TAKING or _TAKING.search(norm) is not None)
     ]
     doses = find_doses(norm)
     freqs = find_frequencies(norm)

@@ -32,7 +32,7 @@ from drtranscribe.extraction.note import (
     Vital,
 )
 from drtranscribe.extraction.rules import social
-from drtranscribe.extraction.rules.allergies import NKDA, is_drug_allergen
+from drtranscribe.extraction.rules.allergies import NKDA, AllergyMention, is_drug_allergen
 from drtranscribe.extraction.rules.lexicon import condition_kinds
 from drtranscribe.extraction.rules.medications import MedDetail, MedMention
 from drtranscribe.extraction.rules.parse import SegmentFacts, SentenceFacts
@@ -93,7 +93,16 @@ class _Pending:
     known_allergens: list[str] = field(default_factory=list)  # "any other besides penicillin?"
     wh: bool = False
     opening: bool = False
-    nka_proposed: bool = False  # "and you are not allergic to anything, right?"
+    # "and you are not allergic to anything, right?", "you are allergic to x, is that right?"
+    proposed_allergies: list[AllergyMention] = field(default_factory=list)
+
+
+_REST_DENIED = re.compile(
+    r"\b(?:(?:everything|anything|all) else|the rest|all the others?)"
+    r"(?: (?:has|have) been| is| are| was| were| seems?)? "
+    r"(?:okay|ok|fine|good|normal|alright|all right)\b|"
+    r"\b(?:nothing else|none of the others?|no others?)\b"
+)
 
 
 def _has_facts(s: SentenceFacts) -> bool:
@@ -199,7 +208,8 @@ class _Merger:
             p.known_allergens.extend(a for a in s.allergens if a not in p.known_allergens)
         p.wh = p.wh or s.wh_question
         p.opening = p.opening or s.opening_question
-        p.nka_proposed = p.nka_proposed or any(a.no_known_allergies for a in s.allergies)
+        if sp == "clinician":
+            p.proposed_allergies.extend(s.allergies)
         # a drug the clinician proposes as a question is still proposed ("..., okay?")
         for med in s.medications:
             if med.status in ("started", "stopped", "changed") and sp == "clinician":
@@ -237,7 +247,12 @@ class _Merger:
             q_symptoms = [n for n in self.last_symptoms[0] if n not in mentioned]
             affirm = True
         if polarity == "yes" and mentioned:
-            q_symptoms = []  # "any fever or chills?" "yes, chills": only what is named
+            # "any fever or chills?" "yes, chills": only what is named; "... but everything
+            # else has been okay" denies the rest
+            rest_denied = any(_REST_DENIED.search(a.norm) for a in sents)
+            q_symptoms = [n for n in q_symptoms if rest_denied]
+            if rest_denied:
+                polarity = "no"
         for name in q_symptoms:
             if polarity == "no" and p.symptoms.get(name):
                 continue  # "along with the cough, anything else?" "no": the cough stays
@@ -271,7 +286,18 @@ class _Merger:
             # "no" (to drug allergies) stands next to a food named in the same answer;
             # "nope, just penicillin" names the allergy instead
             says_none = polarity == "no" and not drug_named and not p.known_allergens
-            if says_none or (p.nka_proposed and polarity == "yes" and not named and not own):
+            if polarity == "yes" and not named and not own:
+                for pa in p.proposed_allergies:  # the patient confirms what the chart says
+                    if pa.no_known_allergies:
+                        says_none = True
+                        continue
+                    rec = self.allergies.get(
+                        f"alg-{slug(pa.substance)}", i, sp, substance=pa.substance, reaction=None
+                    )
+                    rec.evidence.update(p.segs)
+                    if pa.reaction:
+                        rec.data["reaction"] = pa.reaction
+            if says_none:
                 rec = self.allergies.get(f"alg-{slug(NKDA)}", i, sp, substance=NKDA, reaction=None)
                 rec.data["no_known_allergies"] = True
                 rec.evidence.update(p.segs)

@@ -150,7 +150,8 @@ SYMPTOMS: dict[str, tuple[str, ...]] = {
         r"malaise",
         r"(?:feel|feels|feeling|felt) (?:kind of |really |pretty |just |generally |a bit |"
         r"a little |"
-        r"so |very |quite )*(?:crappy|crummy|icky|yucky|unwell|awful|terrible|rough|lousy|rubbish|off|"
+        r"so |very |quite )*(?:crappy|crummy|icky|yucky|unwell|awful|terrible|rough|lousy|"
+        r"rubbish|off|"
         r"under the weather|not (?:very )?well|not right|not myself|not good|poorly|sick|ill)",
         r"under the weather",
     ),
@@ -629,9 +630,12 @@ _NEW_NOT_ABSENT = re.compile(
 
 # Words that may stand around a bare list of symptoms ("okay, coughing, headache").
 _LIST_FILLERS = frozenset(
-    "okay ok so and or any now alright right also like how about what then other more "
-    "maybe else anything , . ; :".split()
-)
+    {
+        "okay", "ok", "so", "and", "or", "any", "now", "alright", "right", "also", "like",
+        "how", "about", "what", "then", "other", "more", "maybe", "else", "anything",
+        ",", ".", ";", ":",
+    }
+)  # fmt: skip
 
 
 def is_bare_list(norm: str, mentions: list[SymptomMention]) -> bool:

@@ -98,6 +98,9 @@ _UNITS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+_LEADING_PUNCT = re.compile(r"^[\s,;:.]+(?!\d)")
+
+
 def normalise(text: str) -> str:
     """The form every rule reads (see the module docstring)."""
     s = text.lower().translate(_APOSTROPHES)
@@ -117,7 +120,7 @@ def normalise(text: str) -> str:
     s = re.sub(r"([,;:?!])", r" \1 ", s)
     s = re.sub(r"\.(?!\d)", " . ", s)
     # "uh, i have not": the comma a dropped filler leaves at the start goes too
-    return _SPACES.sub(" ", s).strip().lstrip(",;: ").strip()
+    return _LEADING_PUNCT.sub("", _SPACES.sub(" ", s).strip())
 
 
 _DISPLAY_FILLERS = re.compile(r"(?i)\b(?:um+|uh+m*|erm+|ah+|hmm+|mm+|uhh+)\b[,.]?\s*")

@@ -1,0 +1,92 @@
+"""Run ``drtranscribe serve`` as a child process on a free port: for tests and benchmarks.
+
+The child's log lines are collected as they arrive; :func:`start` returns once the server
+says where it listens (no sleeping, no polling).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+
+
+@dataclass
+class ServerProcess:
+    proc: subprocess.Popen[str]
+    port: int
+    data_dir: Path
+    lines: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/stream"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout_s: float = 20) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.reader is not None:
+            self.reader.join(timeout=10)  # ends at EOF of the child's output
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def start(data_dir: Path, env: dict[str, str], *, environment: str = "test") -> ServerProcess:
+    """Start a server with ``env`` over a clean environment (no inherited DRT_* settings,
+    no provider keys), JSON logs, and no settings file unless ``env`` names one."""
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.endswith("_API_KEY") or k.startswith(("AZURE_OPENAI", "DRT_")) or k == "PORT")
+    }
+    full_env = {
+        **inherited,
+        "DRT_DATA_DIR": str(data_dir),
+        "DRT_LOG_FORMAT": "json",
+        "DRT_ENVIRONMENT": environment,
+        "DRT_SETTINGS_FILE": str(data_dir / "no-settings.yaml"),
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "drtranscribe.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full_env,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    port: int | None = None
+    for line in proc.stdout:  # blocks until the server says where it listens (or dies)
+        lines.append(line)
+        if match := _LISTENING.search(line):
+            port = int(match.group(1))
+            break
+    if port is None:
+        proc.wait(timeout=10)
+        raise RuntimeError("server did not start:\n" + "".join(lines))
+    server = ServerProcess(proc=proc, port=port, data_dir=data_dir, lines=lines)
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            server.lines.append(line)
+
+    server.reader = threading.Thread(target=drain, daemon=True)
+    server.reader.start()
+    return server

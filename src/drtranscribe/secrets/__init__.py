@@ -1,0 +1,1 @@
+"""Secrets: one interface, three backends (environment, a file, GCP Secret Manager)."""
