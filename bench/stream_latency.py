@@ -366,75 +366,118 @@ def _ts(record: dict[str, Any]) -> float:
     return datetime.fromisoformat(str(record["time"]).replace("Z", "+00:00")).timestamp()
 
 
+def add_load(
+    per_chunk: list[dict[str, Any]],
+    records: list[dict[str, Any]],
+    session_id: str,
+    load: LoadSampler,
+) -> None:
+    """``other_cores``: CPU used by other processes while each chunk was being handled
+    (from its arrival to its interim result, server clock, from the server's log)."""
+    by_seq = {
+        int(r["chunk_seq"]): r
+        for r in records
+        if r.get("event") == "stt.chunk_transcribed"
+        and r.get("session_id") == session_id
+        and "latency_ms" in r
+    }
+    for row in per_chunk:
+        r = by_seq.get(row["chunk"])
+        if r is None:
+            continue
+        end = _ts(r)
+        other = load.other_cores(end - float(r["latency_ms"]) / 1000, end)
+        if other is not None:
+            row["other_cores"] = round(other, 3)
+
+
+def decode_intervals(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every decode the server logged (DEBUG ``stt.done``), with when it really ran.
+
+    ``stt.done``'s ``latency_ms`` runs from the request to the result, waiting for the
+    model included. With one decode at a time (``DRT_WHISPER__CONCURRENCY=1``, the
+    default) decodes run back to back, so one ran from ``max(its request, the previous
+    decode's end)`` to its end.
+    """
+    out: list[dict[str, Any]] = []
+    previous_end = float("-inf")
+    for r in records:
+        if r.get("event") != "stt.done":
+            continue
+        end = _ts(r)
+        request = end - float(r["latency_ms"]) / 1000
+        start = max(request, previous_end)
+        out.append(
+            {
+                "request": request,
+                "start": start,
+                "end": end,
+                "decode_s": end - start,
+                "priority": r.get("priority"),
+                "audio_s": r.get("audio_s"),
+            }
+        )
+        previous_end = end
+    return out
+
+
+def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
 def add_server_breakdown(
     per_chunk: list[dict[str, Any]],
     records: list[dict[str, Any]],
     session_id: str,
-    load: LoadSampler | None = None,
-) -> dict[str, Any]:
-    """Split each interim latency into decode time and waiting, from the server's log.
-
-    Needs the server's DEBUG ``stt.done`` lines (one per decode: ``latency_ms`` from the
-    request to the result, slot waiting included) and one decode at a time
-    (``DRT_WHISPER__CONCURRENCY=1``, the default): decodes then run back to back, so a
-    decode's own duration is ``end − max(its request, the previous decode's end)``.
-    Sessions are assumed to run one after another (this script runs them so).
-    """
-    decodes: list[dict[str, Any]] = []
-    chunk_logs: dict[int, dict[str, Any]] = {}
-    current = ""
-    for r in records:
-        event = r.get("event")
-        if event == "session.started":
-            current = str(r.get("session_id", ""))
-        elif event == "stt.done" and current == session_id:
-            end = _ts(r)
-            decodes.append(
-                {
-                    "end": end,
-                    "request": end - float(r["latency_ms"]) / 1000,
-                    "priority": r.get("priority"),
-                    "audio_s": r.get("audio_s"),
-                }
-            )
-        elif event == "stt.chunk_transcribed" and r.get("session_id") == session_id:
-            chunk_logs[int(r["chunk_seq"])] = r
-    previous_end = float("-inf")
-    previous: dict[str, Any] | None = None
-    for d in decodes:
-        d["start"] = max(d["request"], previous_end)
-        d["decode_s"] = d["end"] - d["start"]
-        # waited behind a final-pass decode that was already running when this one was asked
-        d["behind_final_s"] = (
-            max(0.0, previous_end - d["request"])
-            if previous is not None and previous["priority"] == "final"
-            else 0.0
-        )
-        previous_end, previous = d["end"], d
+    decodes: list[dict[str, Any]],
+) -> None:
+    """Split each chunk's server-side latency into its own decode and waiting, and say
+    what the model was busy with meanwhile (final passes; other work: other sessions'
+    chunks, health probes). Valid with one decode at a time (the default)."""
+    logged = {
+        int(r["chunk_seq"]): r
+        for r in records
+        if r.get("event") == "stt.chunk_transcribed"
+        and r.get("session_id") == session_id
+        and "latency_ms" in r
+    }
     interim = [d for d in decodes if d["priority"] == "interim"]
-    finals = [d for d in decodes if d["priority"] == "final"]
-    info: dict[str, Any] = {
-        "decodes_logged": len(decodes),
-        "interim_decodes": len(interim),
+    for row in per_chunk:
+        r = logged.get(row["chunk"])
+        if r is None:
+            continue
+        end = _ts(r)
+        arrival = end - float(r["latency_ms"]) / 1000
+        own = [d for d in interim if arrival <= d["end"] <= end + 1e-3]
+        if not own:
+            continue
+        mine = own[-1]
+        row["decode_s"] = round(mine["decode_s"], 4)
+        row["wait_s"] = round(max(0.0, float(r["latency_ms"]) / 1000 - mine["decode_s"]), 4)
+        behind_final = behind_other = 0.0
+        for d in decodes:
+            if d is mine:
+                continue
+            busy = _overlap(d["start"], d["end"], arrival, mine["start"])
+            if d["priority"] == "final":
+                behind_final += busy
+            else:
+                behind_other += busy
+        row["behind_final_s"] = round(behind_final, 4)
+        row["behind_other_s"] = round(behind_other, 4)
+
+
+def decode_summary(decodes: list[dict[str, Any]], t0: float, t1: float) -> dict[str, Any]:
+    inside = [d for d in decodes if t0 <= d["end"] <= t1]
+    finals = [d for d in inside if d["priority"] == "final"]
+    return {
+        "decodes": len(inside),
+        "interim_decodes": sum(1 for d in inside if d["priority"] == "interim"),
         "final_decodes": len(finals),
         "final_decode_s": stats(d["decode_s"] for d in finals),
         "final_audio_s": stats(float(d["audio_s"]) for d in finals if d["audio_s"] is not None),
+        "model_busy_fraction": round(sum(d["decode_s"] for d in inside) / max(t1 - t0, 1e-9), 3),
     }
-    if len(interim) != len(per_chunk):
-        info["note"] = "interim decodes do not map one-to-one on chunks; no breakdown"
-        return info
-    for row, d in zip(per_chunk, interim, strict=True):
-        row["decode_s"] = round(d["decode_s"], 4)
-        row["behind_final_s"] = round(d["behind_final_s"], 4)
-        if load is not None:
-            other = load.other_cores(d["request"], d["end"])
-            if other is not None:
-                row["other_cores"] = round(other, 3)
-        logged = chunk_logs.get(row["chunk"], {})
-        row["empty"] = bool(logged.get("empty", False))
-        if "server_s" in row:
-            row["wait_s"] = round(max(0.0, row["server_s"] - d["decode_s"]), 4)
-    return info
 
 
 def _machine_busy_s() -> float:
@@ -527,8 +570,17 @@ def latency_summary(per_chunk: list[dict[str, Any]], target_s: float) -> dict[st
         "decode_s": stats(r["decode_s"] for r in hit if "decode_s" in r),
         "wait_s": stats(r["wait_s"] for r in hit if "wait_s" in r),
         "behind_final_s": stats(r["behind_final_s"] for r in hit if "behind_final_s" in r),
-        "chunks_behind_final": sum(1 for r in hit if r.get("behind_final_s", 0) > 0),
-        "over_target_behind_final": sum(1 for r in slow if r.get("behind_final_s", 0) > 0),
+        "behind_other_s": stats(r["behind_other_s"] for r in hit if "behind_other_s" in r),
+        **(
+            {
+                "chunks_behind_final": sum(1 for r in hit if r["behind_final_s"] > 0),
+                "chunks_behind_other": sum(1 for r in hit if r["behind_other_s"] > 0),
+                "over_target_behind_final": sum(1 for r in slow if r["behind_final_s"] > 0),
+                "over_target_behind_other": sum(1 for r in slow if r["behind_other_s"] > 0),
+            }
+            if hit and all("behind_final_s" in r for r in hit)
+            else {}
+        ),
         "quiet_threshold_cores": QUIET_CORES,
         "client_s_quiet": stats(
             r["client_s"] for r in hit if r.get("other_cores", 99.0) < QUIET_CORES
@@ -592,7 +644,10 @@ class WholeFile:
         )
         self.beam_size = beam_size
 
-    def transcribe(self, pcm16: np.ndarray) -> tuple[str, float]:
+    def transcribe(self, pcm16: np.ndarray, *, timestamps: bool = False) -> tuple[str, float]:
+        """The server's settings; ``timestamps=True`` instead decodes with timestamps,
+        faster-whisper's usual long-form mode (it seeks to the last timestamp, so a 30 s
+        window that ends early does not drop the rest of it)."""
         audio = (pcm16.astype(np.float32) / 32768.0).astype(np.float32)
         started = time.monotonic()
         segments, _ = self.model.transcribe(
@@ -600,7 +655,7 @@ class WholeFile:
             language="en",
             beam_size=self.beam_size,
             temperature=0.0,
-            without_timestamps=True,
+            without_timestamps=not timestamps,
             condition_on_previous_text=False,
             vad_filter=True,
         )
@@ -673,12 +728,20 @@ def run_latency(
             raise RuntimeError(f"latency stream failed: {outcome!r}")
     done = [r for r in runs if isinstance(r, StreamRun)]
     run = done[0]
-    lat = chunk_latencies(run)
+    lat: dict[str, Any] = {"per_chunk": []}
     breakdown: dict[str, Any] = {}
-    if server is not None and sessions == 1:
-        breakdown = add_server_breakdown(lat["per_chunk"], server.records(), run.session_id, load)
-    for i, other in enumerate(done[1:], start=1):
-        lat["per_chunk"] += [row | {"session": i} for row in chunk_latencies(other)["per_chunk"]]
+    records = server.records() if server is not None else []
+    decodes = decode_intervals(records)
+    concurrency = int(server.env_overrides.get("DRT_WHISPER__CONCURRENCY", "1")) if server else 0
+    for i, one_run in enumerate(done):
+        rows = chunk_latencies(one_run)["per_chunk"]
+        if server is not None:
+            add_load(rows, records, one_run.session_id, load)
+            if concurrency == 1:
+                add_server_breakdown(rows, records, one_run.session_id, decodes)
+        lat["per_chunk"] += [row | {"session": i} for row in rows]
+    if server is not None and load.samples:
+        breakdown = decode_summary(decodes, load.samples[0][0], load.samples[-1][0])
     summary = latency_summary(lat["per_chunk"], target_s) | {
         "sessions": sessions,
         "cpu": cpu,
@@ -731,12 +794,16 @@ def run_wer_stream(
     }
 
 
-def run_whole_file(model: WholeFile, data: Path, case: str, keep: Path | None) -> dict[str, Any]:
+def run_whole_file(
+    model: WholeFile, data: Path, case: str, keep: Path | None, *, timestamps: bool = False
+) -> dict[str, Any]:
     pcm = load_pcm16(case_audio(data, case))
-    print(f"whole-file: {case} ({pcm.size / 16000:.0f} s) ...", file=sys.stderr)
-    text, seconds = model.transcribe(pcm)
+    mode = " with timestamps" if timestamps else ""
+    print(f"whole-file{mode}: {case} ({pcm.size / 16000:.0f} s) ...", file=sys.stderr)
+    text, seconds = model.transcribe(pcm, timestamps=timestamps)
     if keep is not None:
-        (keep / f"{case}-whole-file.txt").write_text(text + "\n", encoding="utf-8")
+        name = f"{case}-whole-file{'-ts' if timestamps else ''}.txt"
+        (keep / name).write_text(text + "\n", encoding="utf-8")
     return {
         "decode_s": round(seconds, 2),
         "rtf": round(seconds / (pcm.size / 16000), 4),
@@ -786,6 +853,8 @@ def markdown(result: dict[str, Any]) -> str:
             out += [
                 row("– of which the chunk's own decode", s["decode_s"]),
                 row("– of which waiting (queue, resample, store)", s["wait_s"]),
+                row("– – waiting behind a final-pass decode", s["behind_final_s"]),
+                row("– – waiting behind other decodes (other sessions)", s["behind_other_s"]),
             ]
         dec = s.get("decodes", {})
         out += [
@@ -799,7 +868,8 @@ def markdown(result: dict[str, Any]) -> str:
                 else ""
             )
             + (
-                f", {s['over_target_behind_final']} of them queued behind a final-pass decode"
+                f", {s['over_target_behind_final']} queued behind a final-pass decode, "
+                f"{s['over_target_behind_other']} behind other decodes"
                 if "over_target_behind_final" in s
                 else ""
             )
@@ -811,7 +881,8 @@ def markdown(result: dict[str, Any]) -> str:
             out.append(
                 f"Final passes: {dec['final_decodes']}, window {_f(fa['mean'], 1)} s on average, "
                 f"decode p50 {_f(fd['p50'])} s / max {_f(fd['max'])} s; "
-                f"{s.get('chunks_behind_final', 0)} chunks waited behind one."
+                f"{s.get('chunks_behind_final', '–')} chunks waited behind one. "
+                f"Model busy {100 * dec['model_busy_fraction']:.0f} % of the time."
             )
         if cpu:
             out.append(
@@ -1006,10 +1077,16 @@ def main(argv: list[str] | None = None) -> int:
             if row not in rows:
                 rows.append(row)
             row["whole_file"] = run_whole_file(model, data, case, keep)
+            if args.whole_file_timestamps:
+                row["whole_file_ts"] = run_whole_file(model, data, case, keep, timestamps=True)
             if "wer_final" in row:
                 row["chunking_penalty_pts"] = round(
                     100 * (row["wer_final"]["wer"] - row["whole_file"]["wer"]["wer"]), 2
                 )
+                if "whole_file_ts" in row:
+                    row["chunking_penalty_ts_pts"] = round(
+                        100 * (row["wer_final"]["wer"] - row["whole_file_ts"]["wer"]["wer"]), 2
+                    )
     streamed = [r for r in result.get("wer", []) if "wer_final" in r]
     result["wer_total"] = totals(streamed)
     result["total_runtime_s"] = round(time.monotonic() - began, 1)
@@ -1022,6 +1099,13 @@ def main(argv: list[str] | None = None) -> int:
     if streamed or "latency" in result:
         print(markdown(result))
     for r in result.get("wer", []):
+        if "whole_file_ts" in r:
+            ts = r["whole_file_ts"]
+            print(
+                f"{r['case']}: whole-file with timestamps WER {100 * ts['wer']['wer']:.1f} % "
+                f"(S/D/I {ts['wer']['substitutions']}/{ts['wer']['deletions']}/"
+                f"{ts['wer']['insertions']}, RTF {ts['rtf']:.3f})"
+            )
         if "wer_final" not in r and "whole_file" in r:
             print(
                 f"{r['case']}: whole-file WER {100 * r['whole_file']['wer']['wer']:.1f} % "

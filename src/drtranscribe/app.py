@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from drtranscribe import __version__
@@ -49,6 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.error("storage.unavailable", stage="http", error=type(exc).__name__)
         return JSONResponse({"detail": "storage unavailable, try again"}, status_code=503)
 
+    if settings.auth.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.auth.allowed_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     app.include_router(health.router)
     app.include_router(stream.router)
     app.include_router(sessions.router)

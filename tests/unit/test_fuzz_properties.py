@@ -53,7 +53,11 @@ EXAMPLES = 300
 PROPERTY = settings(
     max_examples=EXAMPLES,
     deadline=timedelta(seconds=5),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 
 AUDIO_CODES = {"audio_undecodable", "audio_format_mismatch", "chunk_too_long"}
@@ -106,6 +110,7 @@ def _assert_documented(exc: ProtocolError, allowed: set[str] | None = None) -> N
         assert exc.code in allowed, f"unexpected code {exc.code!r} here"
     assert isinstance(exc.message, str)
     assert exc.message.strip(), "an error needs a message"
+    exc.message.encode("utf-8")  # it is sent to the client as JSON
     # The pydantic report (which quotes the input) must not reach the client.
     assert "input_value" not in exc.message
     assert "pydantic" not in exc.message
@@ -181,13 +186,18 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=16,
 )
 # Type values: the real ones, near misses, and hashable junk (list/dict types: BUG-1).
-type_values = st.sampled_from(
-    ["start", "resume", "stop", "START", "Start", "stop ", "", "final", "session", "error"]
-) | json_scalars
+type_values = (
+    st.sampled_from(
+        ["start", "resume", "stop", "START", "Start", "stop ", "", "final", "session", "error"]
+    )
+    | json_scalars
+)
 odd_rates = st.sampled_from(
     [0, 1, 7999, 8000, 11025, 16000, 44100, 48000, 192000, 192001, 2**31, 2**32 - 1, -16000]
 )
@@ -200,7 +210,10 @@ audio_objects = st.fixed_dictionaries(
         "bits": json_values,
     },
 )
-surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1)
+# Lone surrogates only: all high (D800-DBFF) or all low (DC00-DFFF), so no valid pair forms.
+surrogates = st.text(
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDBFF), min_size=1
+) | st.text(st.characters(min_codepoint=0xDC00, max_codepoint=0xDFFF), min_size=1)
 
 
 @st.composite
@@ -242,7 +255,6 @@ INVALID_UTF8 = [
     b"\x80",
     b"\xc0\x80",  # overlong NUL
     b"\xe0\x80\x80",  # overlong
-    b"\xed\xa0\x80",  # a surrogate, UTF-8 encoded
     b"\xf4\x90\x80\x80",  # beyond U+10FFFF
     b"\xe2\x82",  # truncated sequence
     b"\xf8\x88\x80\x80\x80",  # 5-byte form
@@ -270,12 +282,40 @@ def test_decoder_random_text(raw: str) -> None:
 
 @PROPERTY
 @given(message_dicts(), encodings)
-@example({"type": "start", "audio": {"encoding": "pcm_s16le", "sample_rate": 10**4300}}, "ascii")
 @example({"type": "start", "audio": {"encoding": "wav"}, "protocol": 1e999}, "ascii")
 def test_decoder_message_shaped_objects(value: dict[str, Any], how: str) -> None:
     result = check_message(_encode(value, how))
     if isinstance(result, ProtocolError) and value.get("type") in ("start", "resume", "stop"):
         assert result.code == "invalid_message", result.code
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"type":"start","audio":{"encoding":"pcm_s16le","sample_rate":' + "9" * 5000 + "}}",
+        '{"type":"stop","x":' + "1" * 100_000 + "}",
+        '{"type":"stop","x":"' + "\\u0000" * 10_000 + '"}',
+        '{"type":"start","audio":{"encoding":"wav"},"protocol":1e999}',
+        '{"type":"start","audio":{"encoding":"wav"},"protocol":NaN}',
+        '{"type":"stop"}' + " " * 60_000,
+        '{"type":"stop","type":"start"}',
+        '{"type":"start","audio":{"encoding":"wav"},"metadata":{'
+        + ",".join(f'"k{i}":"v"' for i in range(33))
+        + "}}",
+    ],
+    ids=[
+        "int-5000-digits",
+        "int-100k-digits",
+        "nul-escapes",
+        "inf",
+        "nan",
+        "trailing-ws",
+        "duplicate-key",
+        "33-metadata-keys",
+    ],
+)
+def test_decoder_edge_cases(raw: str) -> None:
+    check_message(raw)
 
 
 @PROPERTY
@@ -300,8 +340,21 @@ def test_decoder_invalid_utf8_is_invalid_json(
 
 
 @PROPERTY
+@given(message_dicts(), st.data())
+def test_decoder_utf8_encoded_surrogates(value: dict[str, Any], data: st.DataObject) -> None:
+    """``b"\xed\xa0\x80"`` (a surrogate, UTF-8 encoded; not valid UTF-8). ``json.loads``
+    decodes bytes with ``surrogatepass``, so this is not always ``invalid_json``; it must still
+    never crash. (The server passes text frames as ``str``, so bytes never reach it there.)"""
+    raw = json.dumps(value, ensure_ascii=False).encode("utf-8")
+    at = data.draw(st.integers(1, len(raw)), label="at")
+    check_message(raw[:at] + b"\xed\xa0\x80" + raw[at:])
+
+
+@PROPERTY
 @given(
-    st.sampled_from(["metadata-key", "metadata-value", "language", "session_id", "type"]),
+    # "metadata-key" and "metadata-value" join this list once BUG-3 is fixed (they are
+    # pinned by test_known_bug_lone_surrogate_metadata_is_invalid_message meanwhile).
+    st.sampled_from(["language", "session_id", "resume_token", "type"]),
     surrogates,
 )
 def test_decoder_lone_surrogates(where: str, junk: str) -> None:
@@ -317,6 +370,8 @@ def test_decoder_lone_surrogates(where: str, junk: str) -> None:
         value = {**start, "language": "en" + junk}
     elif where == "session_id":
         value = {"type": "resume", "session_id": junk, "resume_token": "t"}
+    elif where == "resume_token":
+        value = {"type": "resume", "session_id": "s", "resume_token": junk}
     else:
         value = {"type": junk}
     raw = json.dumps(value)  # ASCII with \udXXX escapes, as a browser could send
@@ -347,8 +402,6 @@ def test_decoder_deeply_nested_json(
 ) -> None:
     """Any nesting depth: a clean error (invalid_json once too deep), never a RecursionError."""
     inner = unit[0] * depth + ("0" + unit[1] * depth if closed else "")
-    if unit[0].endswith(":") and closed:
-        inner = unit[0] * depth + "0" + unit[1] * depth
     raw = prefix[0] + inner + (prefix[1] if closed else "")
     result = check_message(raw)
     assert isinstance(result, ProtocolError)  # nothing here is a valid message
@@ -461,12 +514,14 @@ def valid_wavs(draw: st.DrawFn) -> bytes:
     tag, bits = draw(st.sampled_from([(1, 8), (1, 16), (1, 24), (1, 32), (3, 32), (3, 64)]))
     channels = draw(st.integers(1, MAX_CHANNELS))
     rate = draw(st.sampled_from([8000, 16000, 22050, 44100, 48000, 96000, 192000]))
-    frames = draw(st.integers(1, 400))
+    frames = draw(st.integers(1, 64))
     block = channels * bits // 8
     if tag == 3:
         values = draw(
             st.lists(
-                st.floats(-2.0, 2.0, width=32), min_size=frames * channels, max_size=frames * channels
+                st.floats(-2.0, 2.0, width=32),
+                min_size=frames * channels,
+                max_size=frames * channels,
             )
         )
         body = _float_body(values, bits)
@@ -574,14 +629,16 @@ def test_wav_memory_is_bounded_by_the_input(data: bytes) -> None:
 # =========================================================================== decode_chunk / s16le
 
 session_formats = st.sampled_from(["wav", "pcm_s16le"]).flatmap(
-    lambda enc: st.just(AudioFormat(encoding="wav"))
-    if enc == "wav"
-    else st.builds(
-        AudioFormat,
-        encoding=st.just("pcm_s16le"),
-        sample_rate=st.sampled_from([MIN_RATE, 16000, 44100, 48000, MAX_RATE])
-        | st.integers(MIN_RATE, MAX_RATE),
-        channels=st.integers(1, MAX_CHANNELS),
+    lambda enc: (
+        st.just(AudioFormat(encoding="wav"))
+        if enc == "wav"
+        else st.builds(
+            AudioFormat,
+            encoding=st.just("pcm_s16le"),
+            sample_rate=st.sampled_from([MIN_RATE, 16000, 44100, 48000, MAX_RATE])
+            | st.integers(MIN_RATE, MAX_RATE),
+            channels=st.integers(1, MAX_CHANNELS),
+        )
     )
 )
 expected_layouts = st.none() | st.tuples(
@@ -667,6 +724,7 @@ def test_known_bug_zero_bits_wav_is_undecodable(tag: int) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=pytest.fail.Exception,
     reason="BUG-3: a lone surrogate escape (\\ud800) in `metadata` is accepted; the message "
     "then cannot be encoded as UTF-8 (store.create / dump fail outside the protocol errors)",
 )

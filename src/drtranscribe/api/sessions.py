@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, Security
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from drtranscribe.auth import tokens
+from drtranscribe.auth.keys import Principal
 from drtranscribe.errors import AudioNotFound
 from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.protocol import AudioLocation
+from drtranscribe.session.live import new_session_id
 from drtranscribe.session.services import SessionServices
 from drtranscribe.transcript import Segment
 
@@ -26,6 +30,26 @@ def services_of(request: Request) -> SessionServices:
 
 
 Services = Annotated[SessionServices, Depends(services_of)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
+
+
+async def principal_of(
+    services: Services,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Principal:
+    presented = credentials.credentials if credentials else None
+    principal = services.auth.authenticate(presented)
+    if principal is None:
+        raise HTTPException(
+            status_code=401,
+            detail="a valid API key is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+Caller = Annotated[Principal, Depends(principal_of)]
 
 
 class SessionView(BaseModel):
@@ -44,22 +68,51 @@ class Problem(BaseModel):
     detail: str
 
 
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid API key."}
+}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "description": "No such session (or it has expired)."}
+    **UNAUTHORIZED,
+    404: {"model": Problem, "description": "No such session (or it has expired)."},
 }
 
 
-async def _meta_or_404(services: SessionServices, session_id: str) -> dict[str, str]:
+async def _meta_or_404(
+    services: SessionServices, session_id: str, principal: Principal
+) -> dict[str, str]:
+    """The session's metadata; another tenant's session is "not found" like a missing one."""
     meta = await services.store.meta(session_id)
-    if not meta:
+    if not meta or meta.get("tenant", "default") != principal.tenant:
         raise HTTPException(status_code=404, detail="session not found")
     return meta
 
 
+class StreamGrant(BaseModel):
+    session_id: str
+    stream_token: str = Field(description="Use as `/v1/stream?token=...`; bound to this session.")
+    expires_in_s: int
+    stream_path: str
+
+
+@router.post("", status_code=201, response_model=StreamGrant, responses=UNAUTHORIZED)
+async def create_session(services: Services, principal: Caller) -> StreamGrant:
+    """Reserve a session and issue a short-lived stream token bound to it, so a browser
+    keeps its long-lived API key out of WebSocket URLs."""
+    session_id = new_session_id()
+    ttl = services.auth.token_ttl_s
+    token = await tokens.issue(services.store.client, principal, session_id, ttl_s=ttl)
+    return StreamGrant(
+        session_id=session_id,
+        stream_token=token,
+        expires_in_s=ttl,
+        stream_path=f"/v1/stream?token={token}",
+    )
+
+
 @router.get("/{session_id}", response_model=SessionView, responses=NOT_FOUND)
-async def get_session(session_id: SessionId, services: Services) -> SessionView:
+async def get_session(session_id: SessionId, services: Services, caller: Caller) -> SessionView:
     """Status, note, transcript and audio location of one session."""
-    meta = await _meta_or_404(services, session_id)
+    meta = await _meta_or_404(services, session_id, caller)
     snapshot = await services.store.snapshot(session_id)
     if snapshot is None:
         raise HTTPException(status_code=404, detail="session not found")
@@ -89,13 +142,13 @@ async def get_session(session_id: SessionId, services: Services) -> SessionView:
     response_class=StreamingResponse,
     responses={
         200: {"content": {"audio/wav": {}}, "description": "The combined recording (WAV)."},
-        404: {"model": Problem, "description": "No such session (or it has expired)."},
+        **NOT_FOUND,
         409: {"model": Problem, "description": "The session has not finished yet."},
     },
 )
-async def get_audio(session_id: SessionId, services: Services) -> StreamingResponse:
+async def get_audio(session_id: SessionId, services: Services, caller: Caller) -> StreamingResponse:
     """The combined recording, streamed."""
-    meta = await _meta_or_404(services, session_id)
+    meta = await _meta_or_404(services, session_id, caller)
     key = meta.get("final_audio_key")
     if not key:
         raise HTTPException(status_code=409, detail="session not finished: no recording yet")
@@ -118,10 +171,10 @@ async def get_audio(session_id: SessionId, services: Services) -> StreamingRespo
 
 
 @router.delete("/{session_id}", status_code=204, responses=NOT_FOUND)
-async def delete_session(session_id: SessionId, services: Services) -> Response:
+async def delete_session(session_id: SessionId, services: Services, caller: Caller) -> Response:
     """Erase the session: its state and every audio object (the right to erasure). A live
     connection on it is fenced out and can write nothing back."""
-    meta = await _meta_or_404(services, session_id)
+    meta = await _meta_or_404(services, session_id, caller)
     final_keys = [meta["final_audio_key"]] if meta.get("final_audio_key") else []
     await services.store.take(session_id, instance=f"{services.instance_id}:erase")  # fence out
     await services.audio.delete_session(session_id, final_keys)  # audio first: retryable

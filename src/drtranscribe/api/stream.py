@@ -1,21 +1,39 @@
 """WebSocket endpoint ``/v1/stream``: translates frames to session calls and back.
 
-State machine: ``awaiting_start`` → ``streaming`` → ``stopping`` → closed. A protocol
-violation gets an ``error`` message and the connection stays open (nothing accepted is
-lost). The session's normal end closes with 1000; a takeover by a resuming connection
-elsewhere closes with 4001.
+State machine: ``awaiting_start`` → ``streaming`` → ``stopping`` → closed.
+
+Who may talk: credentials come in the URL (``?token=`` a stream token from
+``POST /v1/sessions``, or ``?api_key=``) or in the first message (``start``/``resume``
+``api_key``). A browser's ``Origin`` must be on the allowlist (browsers do not apply CORS to
+WebSockets, so cross-site WebSocket hijacking is stopped here).
+
+A bad frame gets an ``error`` and the connection stays open (nothing accepted is lost);
+hard violations get an ``error`` and then a close code:
+
+====  =========================================================================
+1000  after ``final``
+1008  unauthorized, origin not allowed, or too many rejected frames
+1009  a frame beyond the transport limit (4 × ``max_frame_bytes``; uvicorn closes)
+4001  the session was resumed on another connection
+4003  the session reached its maximum duration (after ``final``)
+====  =========================================================================
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
+import time
+from collections.abc import Callable
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 from starlette.websockets import WebSocketState
 
+from drtranscribe.auth import tokens
+from drtranscribe.auth.keys import Principal
 from drtranscribe.errors import ProtocolError, SessionError, SessionTakenOver, StorageError
 from drtranscribe.protocol import (
     ErrorMessage,
@@ -23,6 +41,7 @@ from drtranscribe.protocol import (
     ResumeMessage,
     StartMessage,
     StopMessage,
+    WarningMessage,
     dump,
     parse_client_message,
 )
@@ -33,7 +52,9 @@ log = structlog.get_logger(__name__)
 router = APIRouter()
 
 CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
 CLOSE_TAKEN_OVER = 4001
+CLOSE_TIME_LIMIT = 4003
 
 
 class _State(enum.Enum):
@@ -43,13 +64,50 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` saved up."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.capacity = float(burst)
+        self.tokens = float(burst)
+        self._clock = clock
+        self._last = self._clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class _Closing(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
 class _Connection:
     def __init__(self, websocket: WebSocket, services: SessionServices) -> None:
         self.ws = websocket
         self.services = services
+        self.settings = services.settings
         self.state = _State.AWAITING_START
         self.session: LiveSession | None = None
+        self.principal: Principal | None = None
+        self.bound_session: str | None = None  # a stream token's session
+        self.origin = websocket.headers.get("origin")
+        limits = self.settings.limits
+        self.bucket = TokenBucket(limits.chunk_rate_per_s, limits.chunk_burst)
+        self.violations = 0
         self._send_lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ output
 
     async def send(self, message: BaseModel) -> None:
         if self.ws.application_state != WebSocketState.CONNECTED:
@@ -74,8 +132,57 @@ class _Connection:
         log.info("ws.client_error", code=code, state=self.state.value)
         await self.send(ErrorMessage(code=code, message=message, retryable=retryable, seq=seq))
 
+    async def refuse(self, code: str, message: str, close_code: int = CLOSE_POLICY) -> None:
+        await self.error(code, message)
+        raise _Closing(close_code)
+
+    # ------------------------------------------------------------------ auth
+
+    async def authenticate_url(self) -> None:
+        """Credentials in the URL, if any, are checked before anything else is read."""
+        params = self.ws.query_params
+        if "token" in params:
+            await self._use_token(params["token"])
+        elif "api_key" in params:
+            await self._use_key(params["api_key"])
+        if not self.services.auth.origin_known(self.origin):
+            await self.refuse("origin_not_allowed", "this Origin may not open a stream")
+
+    async def _use_key(self, presented: str | None) -> None:
+        principal = self.services.auth.authenticate(presented)
+        if principal is None:
+            await self.refuse("unauthorized", "invalid API key")
+        assert principal is not None
+        self._accept_principal(principal)
+
+    async def _use_token(self, token: str | None) -> None:
+        redeemed = await tokens.redeem(self.services.store.client, token)
+        if redeemed is None:
+            await self.refuse("unauthorized", "invalid or expired stream token")
+        assert redeemed is not None
+        self.bound_session = redeemed[1]
+        self._accept_principal(redeemed[0])
+
+    def _accept_principal(self, principal: Principal) -> None:
+        self.principal = principal
+        structlog.contextvars.bind_contextvars(key_id=principal.key_id, tenant=principal.tenant)
+
+    async def authenticate_message(self, presented: str | None) -> Principal:
+        if self.principal is None:
+            if presented and presented.startswith(tokens.TOKEN_PREFIX):
+                await self._use_token(presented)
+            else:
+                await self._use_key(presented)
+        assert self.principal is not None
+        if not self.services.auth.origin_allowed(self.origin, self.principal):
+            await self.refuse("origin_not_allowed", "this Origin may not use this key")
+        return self.principal
+
+    # ------------------------------------------------------------------ input
+
     async def run(self) -> None:
-        limits = self.services.settings.limits
+        limits = self.settings.limits
+        await self.authenticate_url()
         while self.state is not _State.CLOSED:
             frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
@@ -94,11 +201,14 @@ class _Connection:
                     await self.on_message(parse_client_message(text))
             except ProtocolError as exc:
                 await self.error(exc.code, exc.message, retryable=exc.retryable)
+                await self.count_violation()
             except SessionError as exc:
                 await self.error(exc.code, exc.message)
+                await self.count_violation()
             except SessionTakenOver:
-                await self.error("session_taken_over", "this session was resumed elsewhere")
-                await self.close(CLOSE_TAKEN_OVER)
+                await self.refuse(
+                    "session_taken_over", "this session was resumed elsewhere", CLOSE_TAKEN_OVER
+                )
             except StorageError as exc:
                 log.error("storage.unavailable", stage="accept", error=type(exc).__name__)
                 await self.error(
@@ -108,11 +218,20 @@ class _Connection:
                     seq=self.session.next_seq if self.session and data is not None else None,
                 )
 
+    async def count_violation(self) -> None:
+        self.violations += 1
+        if self.violations >= self.settings.limits.max_violations:
+            await self.refuse("too_many_violations", "too many rejected frames")
+
     async def on_audio(self, data: bytes) -> None:
         if self.session is None or self.state is not _State.STREAMING:
             raise ProtocolError(
                 "protocol_order",
                 "audio before start" if self.session is None else "audio after stop",
+            )
+        if not self.bucket.take():
+            raise ProtocolError(
+                "rate_limited", "too many chunks; resend this one later", retryable=True
             )
         await self.session.accept_chunk(data)
 
@@ -120,26 +239,73 @@ class _Connection:
         if isinstance(message, StartMessage | ResumeMessage):
             if self.state is not _State.AWAITING_START:
                 raise ProtocolError("protocol_order", "session already started")
+            principal = await self.authenticate_message(message.api_key)
             if isinstance(message, StartMessage):
-                session = await LiveSession.start(self.services, message, self.send)
+                session = await LiveSession.start(
+                    self.services,
+                    message,
+                    self.send,
+                    session_id=self.bound_session,
+                    tenant=principal.tenant,
+                )
             else:
-                resumed = await LiveSession.resume(self.services, message, self.send)
+                if self.bound_session not in (None, message.session_id):
+                    await self.refuse("unauthorized", "the stream token is for another session")
+                resumed = await LiveSession.resume(
+                    self.services, message, self.send, tenant=principal.tenant
+                )
                 if isinstance(resumed, FinalMessage):  # it had finished: say so again
                     await self.send(resumed)
-                    await self.close(CLOSE_NORMAL)
-                    return
+                    raise _Closing(CLOSE_NORMAL)
                 session = resumed
             self.session = session
             session.on_taken_over = lambda: self.close(CLOSE_TAKEN_OVER)
             structlog.contextvars.bind_contextvars(session_id=session.session_id)
             self.state = _State.STREAMING
+            self._timer = asyncio.create_task(self._time_limit(principal))
             return
         if self.session is None or self.state is not _State.STREAMING:
             raise ProtocolError("protocol_order", "stop before start")
+        await self.finish(CLOSE_NORMAL)
+
+    async def finish(self, close_code: int) -> None:
+        assert self.session is not None
         self.state = _State.STOPPING
         final = await self.session.stop()
         await self.send(final)
-        await self.close(CLOSE_NORMAL)
+        raise _Closing(close_code)
+
+    async def _time_limit(self, principal: Principal) -> None:
+        """Warn before the session's maximum duration, then finalise it and close (4003)."""
+        assert self.session is not None
+        limits = self.settings.limits
+        limit = min(limits.max_session_s, principal.max_session_s or limits.max_session_s)
+        ends_at = self.session.created_at + limit
+        warn_in = ends_at - limits.session_warning_s - time.time()
+        if warn_in > 0:
+            await asyncio.sleep(warn_in)
+        left = max(0.0, ends_at - time.time())
+        await self.send(
+            WarningMessage(
+                code="session_ending",
+                message="the session reaches its time limit soon; it will then be finalised",
+                seconds_left=round(left, 1),
+            )
+        )
+        await asyncio.sleep(left)
+        if self.state is _State.STREAMING:
+            await self.error("session_time_limit", "the session reached its maximum duration")
+            with contextlib.suppress(_Closing):
+                await self.finish(CLOSE_TIME_LIMIT)
+            await self.close(CLOSE_TIME_LIMIT)
+
+    async def cleanup(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        if self.session is not None:
+            await self.session.abort()
 
 
 @router.websocket("/v1/stream")
@@ -149,9 +315,10 @@ async def stream(websocket: WebSocket) -> None:
     connection = _Connection(websocket, services)
     try:
         await connection.run()
+    except _Closing as closing:
+        await connection.close(closing.code)
     except WebSocketDisconnect as exc:
         log.info("ws.disconnected", code=exc.code, state=connection.state.value)
     finally:
-        if connection.session is not None:
-            await connection.session.abort()
-        structlog.contextvars.unbind_contextvars("session_id")
+        await connection.cleanup()
+        structlog.contextvars.unbind_contextvars("session_id", "key_id", "tenant")

@@ -97,6 +97,7 @@ class LiveSession:
 
         self.next_seq = 0
         self.elapsed_s = 0.0
+        self.created_at = time.time()
         self.layout: tuple[int, int] | None = None  # (sample_rate, channels)
         self.segments: dict[str, Segment] = {}
         self.note = ClinicalNote()
@@ -121,9 +122,18 @@ class LiveSession:
 
     @classmethod
     async def start(
-        cls, services: SessionServices, message: StartMessage, emit: Emit
+        cls,
+        services: SessionServices,
+        message: StartMessage,
+        emit: Emit,
+        *,
+        session_id: str | None = None,
+        tenant: str = "default",
     ) -> LiveSession:
-        session_id = new_session_id()
+        """A new session (``session_id`` when a stream token reserved one) of ``tenant``."""
+        session_id = session_id or new_session_id()
+        if await services.store.meta(session_id):
+            raise SessionError("session_exists", "this session was already started; resume it")
         resume_token = secrets.token_urlsafe(32)
         token = await services.store.create(
             session_id,
@@ -133,6 +143,7 @@ class LiveSession:
                 "language": message.language,
                 "next_seq": 0,
                 "elapsed_s": 0.0,
+                "tenant": tenant,
             },
             message.metadata,
             resume_token=resume_token,
@@ -146,12 +157,20 @@ class LiveSession:
 
     @classmethod
     async def resume(
-        cls, services: SessionServices, message: ResumeMessage, emit: Emit
+        cls,
+        services: SessionServices,
+        message: ResumeMessage,
+        emit: Emit,
+        *,
+        tenant: str = "default",
     ) -> LiveSession | FinalMessage:
-        """Carry on a session stored by any instance; a finished one yields its final."""
+        """Carry on a session stored by any instance; a finished one yields its final.
+        Another tenant's session is indistinguishable from one that does not exist."""
         store = services.store
         sid = message.session_id
         if not await store.check_resume_token(sid, message.resume_token):
+            raise SessionError("session_not_found", "no such session (or it has expired)")
+        if (await store.meta(sid)).get("tenant", "default") != tenant:
             raise SessionError("session_not_found", "no such session (or it has expired)")
         token = await store.take(sid, instance=services.instance_id)
         snap = await store.snapshot(sid)
@@ -167,6 +186,7 @@ class LiveSession:
             token=token,
         )
         session.next_seq = int(meta.get("next_seq", 0))
+        session.created_at = float(meta.get("created_at", time.time()))
         session.elapsed_s = float(meta.get("elapsed_s", 0.0))
         if "sample_rate" in meta:
             session.layout = (int(meta["sample_rate"]), int(meta["channels"]))

@@ -7,6 +7,8 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
+from drtranscribe.auth.keys import ApiKeys
+from drtranscribe.auth.state import AuthState
 from drtranscribe.config import Settings
 from drtranscribe.extraction.base import Extractor
 from drtranscribe.resilience.chain import FallbackChain
@@ -27,4 +29,5 @@ class SessionServices:
     audio: AudioStore
     stt: FallbackChain[SpeechToText]
     extraction: FallbackChain[Extractor]
+    auth: AuthState = field(default_factory=lambda: AuthState(keys=ApiKeys(), required=False))
     instance_id: str = field(default_factory=new_instance_id)

@@ -1,0 +1,1 @@
+"""Who may connect: API keys (hashed, constant-time), stream tokens, tenants, origins."""

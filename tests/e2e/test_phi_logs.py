@@ -1,0 +1,64 @@
+"""No patient content in any log line by default: a whole session on a fixture whose words
+are known, then every log line the server wrote (application and access) is scanned."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from drtranscribe.audio.file import load_audio_file
+from drtranscribe.client import stream_audio
+from tests.conftest import SpeechFixture, start_server, stop_server
+
+pytestmark = pytest.mark.e2e
+
+SECRET_METADATA = "MRN-58213-Jane-Roe"
+
+
+def _phrases(text: str) -> set[str]:
+    """Every pair of consecutive words: patient content, not log vocabulary (a log line may
+    well say "medications" or "started"; it must never say "use insulin")."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return {f"{a} {b}" for a, b in itertools.pairwise(words)}
+
+
+async def test_a_whole_session_leaves_no_phi_in_the_logs(
+    tmp_path: Path, redis_url: str, speech: dict[str, SpeechFixture]
+) -> None:
+    fixture = speech["consult_long"]
+    server = start_server(tmp_path, {"DRT_REDIS_URL": redis_url, "DRT_LOG_LEVEL": "DEBUG"})
+    try:
+        events = [
+            e
+            async for e in stream_audio(
+                server.ws_url,
+                load_audio_file(fixture.path),
+                realtime=False,
+                metadata={"encounter": SECRET_METADATA},
+            )
+        ]
+        final = events[-1].message
+        sid = final["session_id"]
+        token = events[0].message["resume_token"]
+        async with httpx.AsyncClient(base_url=server.http_url) as http:
+            assert (await http.get(f"/v1/sessions/{sid}?resume_token={token}")).status_code == 200
+            assert (await http.get(f"/v1/sessions/{sid}/audio")).status_code == 200
+    finally:
+        stop_server(server)
+
+    spoken = " ".join(s["text"] for s in final["transcript"])
+    phrases = _phrases(spoken) | _phrases(fixture.text)
+    assert {"chest pain", "insulin for"} <= phrases  # the scan looks for real content
+    note_values = {m["name"] for m in final["note"]["medications"]} | {"diabetes"}
+    assert {"insulin", "aspirin"} <= note_values
+    logs = "".join(server.lines)
+    assert "stt.chunk_transcribed" in logs  # the logs are there, and at DEBUG
+    assert "note.updated" in logs
+    hits = sorted(w for w in phrases | note_values if w in logs.lower())
+    assert hits == []
+    assert SECRET_METADATA not in logs
+    assert token not in logs  # the query string was redacted from the access log

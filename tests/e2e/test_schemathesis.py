@@ -1,0 +1,218 @@
+"""Schemathesis against the OpenAPI spec of the HTTP routes, on the real running server.
+
+Three layers:
+
+* ``test_api_conforms_to_its_schema``: schemathesis' Python API (``as_strategy`` per
+  operation, positive and negative cases) with the checks: no 5xx, status code, content
+  type, response body and headers as documented, and negative data rejected. (Not
+  ``schemathesis.pytest.from_fixture``: with pytest 9 it fails on ``request.node._nodeid``,
+  schemathesis 4.32.5, pytest/lazy.py:212.)
+* ``test_known_sessions_conform``: generated ids are (almost) never real sessions, so the
+  200/204/409 answers are exercised on sessions created over the WebSocket.
+* ``test_schemathesis_cli_all_checks``: ``st run --checks all`` (stateful phase included)
+  in a subprocess, the command recorded in docs/security.md.
+
+Excluded check: ``allow_header_conformance`` (BUG-4, pinned by
+``test_known_bug_options_allow_lists_every_method``): a 405 on /v1/sessions/{id} says
+``Allow: GET`` though DELETE is allowed too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from drtranscribe.audio.file import load_audio_file
+from drtranscribe.audio.pcm import PcmAudio
+from drtranscribe.audio.wav import encode_wav
+from drtranscribe.client import stream_audio
+from tests.conftest import ServerProcess, SpeechFixture
+from tests.e2e.wsclient import Conversation, connect
+
+pytestmark = pytest.mark.e2e
+
+#: Generated cases per operation and phase (the whole file stays well under a minute).
+MAX_EXAMPLES = 50
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+EXCLUDED_CLI_CHECKS = ["allow_header_conformance"]  # BUG-4
+
+
+def auth_headers(server: ServerProcess) -> dict[str, str]:
+    """Headers every request carries. Empty while the API has no auth; when it does, the
+    test API key goes here (TO CONFIRM with the auth wiring)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def api_schema(server: ServerProcess) -> Any:
+    return schemathesis.openapi.from_url(
+        f"{server.http_url}/openapi.json", headers=auth_headers(server), timeout=30
+    )
+
+
+def _fuzz_operation(
+    operation: Any, mode: GenerationMode, server: ServerProcess, checks: list[Any]
+) -> int:
+    """One Hypothesis run of ``MAX_EXAMPLES`` generated cases; returns how many were sent."""
+    sent = 0
+
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: schemathesis.Case) -> None:
+        nonlocal sent
+        sent += 1
+        case.call_and_validate(
+            base_url=server.http_url, headers=auth_headers(server), checks=checks, timeout=30
+        )
+
+    run()
+    return sent
+
+
+def test_api_conforms_to_its_schema(api_schema: Any, server: ServerProcess) -> None:
+    """Every operation, positive and negative cases (Python API; one Hypothesis run per
+    operation and mode: ``schemathesis.pytest.from_fixture`` breaks on pytest 9, see above)."""
+    sent: dict[str, int] = {}
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        sent[f"{operation.label} positive"] = _fuzz_operation(
+            operation, GenerationMode.POSITIVE, server, CHECKS
+        )
+        if operation.path_parameters:  # nothing to make invalid in /health, /readiness
+            sent[f"{operation.label} negative"] = _fuzz_operation(
+                operation, GenerationMode.NEGATIVE, server, [*CHECKS, negative_data_rejection]
+            )
+    print(sent)  # cases per operation and mode (pytest -s): the figures in docs/security.md
+    assert len(sent) == 8, sent  # 5 operations, 3 of them with a path parameter
+
+
+# --------------------------------------------------------------------------- real sessions
+
+
+@pytest.fixture(scope="session")
+async def finished_session(server: ServerProcess, speech: dict[str, SpeechFixture]) -> str:
+    events = [
+        e
+        async for e in stream_audio(
+            server.ws_url, load_audio_file(speech["tone_1s"].path), realtime=False
+        )
+    ]
+    final = events[-1].message
+    assert final["type"] == "final"
+    session_id: str = final["session_id"]
+    return session_id
+
+
+@pytest.fixture(scope="session")
+async def active_session(server: ServerProcess) -> str:
+    """Started, one chunk acked, connection dropped: resumable, not finished."""
+    silence = PcmAudio(samples=np.zeros((8000, 1), dtype=np.int16), sample_rate=16000)
+    async with connect(server.ws_url) as ws:
+        conv = Conversation(ws)
+        session = await conv.start()
+        assert (await conv.send_chunk(encode_wav(silence)))["type"] == "ack"
+    session_id: str = session["session_id"]
+    return session_id
+
+
+def _validate(api_schema: Any, server: ServerProcess, method: str, path: str, sid: str) -> int:
+    case = api_schema[path][method].Case(path_parameters={"session_id": sid})
+    response = case.call_and_validate(
+        base_url=server.http_url, headers=auth_headers(server), checks=CHECKS, timeout=30
+    )
+    status: int = response.status_code
+    return status
+
+
+def test_known_sessions_conform(
+    api_schema: Any, server: ServerProcess, finished_session: str, active_session: str
+) -> None:
+    one, audio = "/v1/sessions/{session_id}", "/v1/sessions/{session_id}/audio"
+    assert _validate(api_schema, server, "GET", one, finished_session) == 200
+    assert _validate(api_schema, server, "GET", audio, finished_session) == 200
+    assert _validate(api_schema, server, "GET", one, active_session) == 200
+    assert _validate(api_schema, server, "GET", audio, active_session) == 409
+    for sid in (finished_session, active_session):
+        assert _validate(api_schema, server, "DELETE", one, sid) == 204
+        assert _validate(api_schema, server, "GET", one, sid) == 404
+        assert _validate(api_schema, server, "GET", audio, sid) == 404
+        assert _validate(api_schema, server, "DELETE", one, sid) == 404
+    for path in ("/health", "/readiness"):
+        assert _validate(api_schema, server, "GET", path, "unused") in (200, 503)
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def test_schemathesis_cli_all_checks(server: ServerProcess, tmp_path: Path) -> None:
+    st = Path(sys.executable).parent / "st"
+    command = [
+        str(st),
+        "run",
+        f"{server.http_url}/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        ",".join(EXCLUDED_CLI_CHECKS),
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        "1",
+        "--request-timeout",
+        "30",
+        "--no-color",
+    ]
+    for name, value in auth_headers(server).items():
+        command += ["--header", f"{name}: {value}"]
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    summary = result.stdout[result.stdout.rfind("SUMMARY") :]
+    print(summary)  # the figures for docs/security.md (pytest -s)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "Tested: 5" in summary or "5/5" in summary, summary
+
+
+# --------------------------------------------------------------------------- known bugs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG-4: 405 on /v1/sessions/{id} answers `Allow: GET` (GET and DELETE are two "
+    "routes; Starlette reports only the first). RFC 9110 §15.5.6: Allow lists every method.",
+)
+def test_known_bug_options_allow_lists_every_method(server: ServerProcess) -> None:
+    response = httpx.options(
+        f"{server.http_url}/v1/sessions/abc", headers=auth_headers(server), timeout=30
+    )
+    assert response.status_code == 405
+    allowed = {m.strip() for m in response.headers.get("allow", "").split(",")}
+    assert {"GET", "DELETE"} <= allowed, allowed
