@@ -994,6 +994,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip the in-process whole-file transcription (no chunking penalty)",
     )
     p.add_argument(
+        "--whole-file-timestamps",
+        action="store_true",
+        help="also transcribe each whole file with timestamps (long-form seeking) as a "
+        "second baseline",
+    )
+    p.add_argument(
         "--server-env",
         action="append",
         default=[],

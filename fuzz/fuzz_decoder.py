@@ -17,17 +17,20 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import atheris
 
 # Heavy dependencies first, uninstrumented: coverage feedback is wanted for our code only.
-import pydantic  # noqa: F401
+import pydantic
 import pydantic_core
+from pydantic import BaseModel
 
 with atheris.instrument_imports(include=["drtranscribe"]):
     from drtranscribe.errors import ProtocolError
-    from drtranscribe.protocol import ERROR_CODES, dump, parse_client_message
+    from drtranscribe.protocol import CLIENT_MESSAGES, ERROR_CODES, dump, parse_client_message
 
 #: "1" or "all": swallow every known crash; or a list such as "BUG-1" to swallow only those.
 _SKIP = os.environ.get("FUZZ_SKIP_KNOWN", "")
@@ -66,14 +69,57 @@ def _known_crash(exc: BaseException) -> str | None:
     return None
 
 
+def _switch(name: str, values: list[str]) -> Callable[[str], int]:
+    """An instrumented ``if v == values[0] ... elif ...`` chain: one coverage edge per value."""
+    body = "".join(f"    if v == {v!r}:\n        return {i}\n" for i, v in enumerate(values))
+    namespace: dict[str, Any] = {}
+    exec(f"def {name}(v):\n{body}    return -1\n", namespace)  # noqa: S102 (constant source)
+    fn: Callable[[str], int] = atheris.instrument_func(namespace[name])
+    return fn
+
+
+# JSON parsing (C) and validation (pydantic-core, Rust) give libFuzzer no coverage: their
+# outcomes are turned into edges here, so an input reaching a new one is kept in the corpus.
+_PYDANTIC_ERRORS = [
+    "missing", "extra_forbidden", "literal_error", "union_tag_invalid", "string_type",
+    "string_unicode", "string_too_short", "string_too_long", "int_type", "int_parsing",
+    "int_from_float", "greater_than_equal", "less_than_equal", "dict_type", "too_long",
+    "model_type", "model_attributes_type", "value_error", "bool_type", "finite_number",
+]  # fmt: skip
+_outcome = _switch("_outcome", [*ERROR_CODES, *CLIENT_MESSAGES])
+_error_type = _switch("_error_type", _PYDANTIC_ERRORS)
+_FIELD_NAMES = [
+    "audio", "encoding", "sample_rate", "channels", "protocol", "language", "metadata",
+    "session_id", "resume_token", "type", "start", "resume", "stop",
+]  # fmt: skip
+_error_field = _switch("_error_field", _FIELD_NAMES)
+
+
+def _feedback(result: BaseModel | ProtocolError) -> None:
+    if isinstance(result, ProtocolError):
+        _outcome(result.code)
+        cause = result.__cause__
+        if isinstance(cause, pydantic.ValidationError):
+            for error in cause.errors():
+                _error_type(error["type"])
+                for part in error["loc"]:
+                    _error_field(str(part))
+    else:
+        _outcome(str(getattr(result, "type", "")))
+        for name in result.model_fields_set:
+            _error_field(name)
+
+
 def check(raw: str | bytes) -> None:
     try:
         message = parse_client_message(raw)
     except ProtocolError as exc:
+        _feedback(exc)
         if exc.code not in ERROR_CODES or not exc.message.strip():
             raise AssertionError(f"undocumented error {exc.code!r}: {exc.message!r}") from exc
         exc.message.encode("utf-8")
         return
+    _feedback(message)
     encoded = dump(message).encode("utf-8")
     again = parse_client_message(encoded)
     if type(again) is not type(message):

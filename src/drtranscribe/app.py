@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from drtranscribe import __version__
 from drtranscribe.api import health, sessions, stream
+from drtranscribe.api.tracing import TraceContextMiddleware
 from drtranscribe.config import Settings
 from drtranscribe.errors import StorageError
 from drtranscribe.logging import configure_logging
@@ -44,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.connections = set()  # live WebSocket connections, for draining
+    app.state.draining = False
 
     @app.exception_handler(StorageError)
     async def storage_unavailable(_: Request, exc: StorageError) -> JSONResponse:
@@ -58,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
+    project = settings.gcp_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if project:
+        app.add_middleware(TraceContextMiddleware, project=project)
     app.include_router(health.router)
     app.include_router(stream.router)
     app.include_router(sessions.router)

@@ -7,6 +7,8 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -19,18 +21,51 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
         ws_max_size=settings.limits.max_frame_bytes * 4,
         log_config=None,
         proxy_headers=True,
-        ws_ping_interval=30.0,
+        ws_ping_interval=30.0,  # heartbeat: a client that stops answering pings is closed
         ws_ping_timeout=30.0,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=8,  # Cloud Run gives 10 s after SIGTERM
     )
+    _draining_server(config).run()
     return 0
+
+
+def _draining_server(config: Any) -> Any:
+    """uvicorn's server, except that the first SIGTERM/SIGINT first tells WebSocket clients
+    to resume elsewhere (bounded to a few seconds), then shuts down as usual."""
+    import uvicorn
+
+    from drtranscribe.api.stream import drain_connections
+
+    class DrainingServer(uvicorn.Server):
+        draining = False
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.draining or self.should_exit:
+                super().handle_exit(sig, frame)  # a second signal: uvicorn's own way
+                return
+            self.draining = True
+            loop = asyncio.get_event_loop()
+            exit_now = super().handle_exit
+
+            async def drain_then_exit() -> None:
+                try:
+                    async with asyncio.timeout(5):
+                        await drain_connections(config.app)
+                except TimeoutError:
+                    pass
+                finally:
+                    exit_now(sig, frame)
+
+            loop.call_soon_threadsafe(lambda: loop.create_task(drain_then_exit()))
+
+    return DrainingServer(config)
 
 
 def _transcribe(args: argparse.Namespace) -> int:

@@ -134,8 +134,14 @@ def parse_client_message(raw: str | bytes) -> AnyClientMessage:
         raise ProtocolError("invalid_json", "text frame is not valid JSON") from exc
     if not isinstance(data, dict):
         raise ProtocolError("invalid_json", "a message must be a JSON object")
+    try:  # json accepts "\ud800" escapes: lone surrogates cannot be stored or sent back
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ProtocolError(
+            "invalid_message", "strings must be valid Unicode (no lone surrogates)"
+        ) from exc
     kind = data.get("type")
-    if kind not in CLIENT_MESSAGES:
+    if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
         raise ProtocolError(
             "unknown_message_type",
             f"unknown message type {str(kind)[:32]!r}; expected start, resume or stop",

@@ -16,9 +16,10 @@ import structlog
 from drtranscribe.auth.keys import ApiKeys
 from drtranscribe.auth.state import AuthState
 from drtranscribe.config import ChainSettings, Settings
-from drtranscribe.errors import ConfigError
+from drtranscribe.errors import ConfigError, ProviderError
 from drtranscribe.extraction.registry import build_extractors
-from drtranscribe.resilience.breaker import CircuitBreaker
+from drtranscribe.metrics import BREAKER_STATE, Metrics
+from drtranscribe.resilience.breaker import BreakerState, CircuitBreaker
 from drtranscribe.resilience.chain import ChainPolicy, FallbackChain, P
 from drtranscribe.resilience.monitor import ProviderMonitor
 from drtranscribe.resilience.retry import RetryPolicy
@@ -55,6 +56,7 @@ async def services_for(
         stack.push_async_callback(audio.aclose)
 
         auth = await _open_auth(settings, stack)
+        metrics = Metrics()
 
         stt = build_stt(settings)
         for provider in stt:
@@ -68,9 +70,12 @@ async def services_for(
             settings=settings,
             store=store,
             audio=audio,
-            stt=build_chain(stt, "stt", settings.resilience.stt),
-            extraction=build_chain(extractors, "extraction", settings.resilience.extraction),
+            stt=build_chain(stt, "stt", settings.resilience.stt, metrics),
+            extraction=build_chain(
+                extractors, "extraction", settings.resilience.extraction, metrics
+            ),
             auth=auth,
+            metrics=metrics,
         )
         if monitor:
             probes = ProviderMonitor(
@@ -146,7 +151,9 @@ def audio_store_for(settings: Settings) -> AudioStore:
     return GcsAudioStore(settings.audio_bucket, client=client)
 
 
-def build_chain(providers: Sequence[P], kind: str, config: ChainSettings) -> FallbackChain[P]:
+def build_chain(
+    providers: Sequence[P], kind: str, config: ChainSettings, metrics: Metrics | None = None
+) -> FallbackChain[P]:
     policy = ChainPolicy(
         deadline_s=config.deadline_s,
         hedge_after_s=config.hedge_after_s if len(providers) > 1 else None,
@@ -156,10 +163,28 @@ def build_chain(providers: Sequence[P], kind: str, config: ChainSettings) -> Fal
             max_s=config.backoff_max_s,
         ),
     )
+    on_change = None
+    on_failure = None
+    if metrics is not None:
+        gauge = metrics.breaker_state
+
+        def on_change(name: str, _: BreakerState, new: BreakerState) -> None:
+            gauge.labels(kind, name).set(BREAKER_STATE[new.value])
+
+        def on_failure(name: str, error: ProviderError) -> None:
+            metrics.provider_failures.labels(kind, name, error.category).inc()
+
+        for p in providers:
+            gauge.labels(kind, p.name).set(0)
     breakers = {
         p.name: CircuitBreaker(
-            p.name, failure_threshold=config.failure_threshold, cooldown_s=config.cooldown_s
+            p.name,
+            failure_threshold=config.failure_threshold,
+            cooldown_s=config.cooldown_s,
+            on_change=on_change,
         )
         for p in providers
     }
-    return FallbackChain(providers, kind=kind, policy=policy, breakers=breakers)
+    return FallbackChain(
+        providers, kind=kind, policy=policy, breakers=breakers, on_failure=on_failure
+    )

@@ -62,3 +62,24 @@ async def test_a_whole_session_leaves_no_phi_in_the_logs(
     assert hits == []
     assert SECRET_METADATA not in logs
     assert token not in logs  # the query string was redacted from the access log
+
+
+async def test_log_lines_of_a_stream_carry_its_trace(tmp_path: Path, redis_url: str) -> None:
+    import json
+
+    import websockets
+
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    server = start_server(tmp_path, {"DRT_REDIS_URL": redis_url, "DRT_GCP_PROJECT": "proj-x"})
+    try:
+        async with websockets.connect(
+            server.ws_url, additional_headers={"X-Cloud-Trace-Context": f"{trace}/7;o=1"}
+        ) as ws:
+            await ws.send(json.dumps({"type": "start", "audio": {"encoding": "wav"}}))
+            assert json.loads(await ws.recv())["type"] == "session"
+    finally:
+        stop_server(server)
+    started = [json.loads(line) for line in server.lines if '"event": "session.started"' in line]
+    assert len(started) == 1
+    assert started[0]["logging.googleapis.com/trace"] == f"projects/proj-x/traces/{trace}"
+    assert started[0]["severity"] == "INFO"

@@ -691,29 +691,19 @@ def test_pcm_s16le_frames(data: bytes, rate: int, channels: int) -> None:
     assert audio.to_s16le() == data
 
 
-# =========================================================================== known bugs, pinned
-# strict xfail: the fix makes these pass, which fails the run until the marker is removed.
+# =========================================================================== bugs found, fixed
+# Found by these properties and the atheris runs (docs/security.md); kept as regressions.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="BUG-1: parse_client_message raises TypeError (unhashable) for a list/dict `type`",
-)
 @pytest.mark.parametrize("raw", ['{"type": []}', '{"type": {}}', '{"type": [["start"]]}'])
-def test_known_bug_unhashable_type_is_invalid_message(raw: str) -> None:
+def test_fixed_bug_1_unhashable_type_is_a_protocol_error(raw: str) -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message(raw)
     _assert_documented(info.value, {"unknown_message_type", "invalid_message"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ZeroDivisionError,
-    reason="BUG-2: decode_wav divides by block_align 0 when bits is 0 (ZeroDivisionError)",
-)
 @pytest.mark.parametrize("tag", [1, 3])
-def test_known_bug_zero_bits_wav_is_undecodable(tag: int) -> None:
+def test_fixed_bug_2_zero_bits_wav_is_undecodable(tag: int) -> None:
     fmt = _fmt(tag=tag, channels=1, rate=16000, byte_rate=0, block_align=0, bits=0)
     data = _riff(_chunk(b"fmt ", fmt) + _chunk(b"data", bytes(16)))
     assert len(data) == 60
@@ -722,12 +712,6 @@ def test_known_bug_zero_bits_wav_is_undecodable(tag: int) -> None:
     _assert_documented(info.value, {"audio_undecodable"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="BUG-3: a lone surrogate escape (\\ud800) in `metadata` is accepted; the message "
-    "then cannot be encoded as UTF-8 (store.create / dump fail outside the protocol errors)",
-)
 @pytest.mark.parametrize(
     "raw",
     [
@@ -735,7 +719,7 @@ def test_known_bug_zero_bits_wav_is_undecodable(tag: int) -> None:
         '{"type":"start","audio":{"encoding":"wav"},"metadata":{"\\udfff":"x"}}',
     ],
 )
-def test_known_bug_lone_surrogate_metadata_is_invalid_message(raw: str) -> None:
+def test_fixed_bug_3_lone_surrogate_metadata_is_invalid_message(raw: str) -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message(raw)
     _assert_documented(info.value, {"invalid_message"})

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from drtranscribe.session.services import SessionServices
 
@@ -15,6 +16,18 @@ router = APIRouter()
 @router.get("/health", summary="Liveness: the process answers.")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (chunks, latency by stage and provider, breakers, sessions).",
+    response_class=PlainTextResponse,
+)
+async def metrics(request: Request) -> PlainTextResponse:
+    services: SessionServices = request.app.state.services
+    return PlainTextResponse(
+        generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
 
 
 @router.get(
@@ -28,9 +41,10 @@ async def readiness(request: Request) -> JSONResponse:
     redis_ok = await services.store.ping()
     stt_ok = bool(services.stt.available())
     extraction_ok = bool(services.extraction.available())
-    ready = redis_ok and stt_ok and extraction_ok
+    draining = bool(getattr(request.app.state, "draining", False))
+    ready = redis_ok and stt_ok and extraction_ok and not draining
     body: dict[str, Any] = {
-        "status": "ready" if ready else "unavailable",
+        "status": "ready" if ready else ("draining" if draining else "unavailable"),
         "redis": redis_ok,
         "stt": {"available": stt_ok, "providers": services.stt.status()},
         "extraction": {"available": extraction_ok, "providers": services.extraction.status()},

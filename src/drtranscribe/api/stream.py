@@ -16,6 +16,7 @@ hard violations get an ``error`` and then a close code:
 1009  a frame beyond the transport limit (4 × ``max_frame_bytes``; uvicorn closes)
 4001  the session was resumed on another connection
 4003  the session reached its maximum duration (after ``final``)
+1012  the instance is shutting down (after a ``warning``): resume on another one
 ====  =========================================================================
 """
 
@@ -26,6 +27,7 @@ import contextlib
 import enum
 import time
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -53,6 +55,7 @@ router = APIRouter()
 
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
+CLOSE_RESTART = 1012
 CLOSE_TAKEN_OVER = 4001
 CLOSE_TIME_LIMIT = 4003
 
@@ -106,6 +109,7 @@ class _Connection:
         self.violations = 0
         self._send_lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
+        self._counted = False
 
     # ------------------------------------------------------------------ output
 
@@ -230,6 +234,7 @@ class _Connection:
                 "audio before start" if self.session is None else "audio after stop",
             )
         if not self.bucket.take():
+            self.services.metrics.chunks.labels("rate_limited").inc()
             raise ProtocolError(
                 "rate_limited", "too many chunks; resend this one later", retryable=True
             )
@@ -262,6 +267,8 @@ class _Connection:
             session.on_taken_over = lambda: self.close(CLOSE_TAKEN_OVER)
             structlog.contextvars.bind_contextvars(session_id=session.session_id)
             self.state = _State.STREAMING
+            self.services.metrics.active_sessions.inc()
+            self._counted = True
             self._timer = asyncio.create_task(self._time_limit(principal))
             return
         if self.session is None or self.state is not _State.STREAMING:
@@ -300,6 +307,9 @@ class _Connection:
             await self.close(CLOSE_TIME_LIMIT)
 
     async def cleanup(self) -> None:
+        if self._counted:
+            self.services.metrics.active_sessions.dec()
+            self._counted = False
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -308,11 +318,34 @@ class _Connection:
             await self.session.abort()
 
 
+async def drain_connections(app: Any) -> None:
+    """SIGTERM (Cloud Run's stop signal): refuse new streams, tell every client on this
+    instance to resume elsewhere, and close them (1012). Their sessions are in Redis."""
+    app.state.draining = True
+    connections: set[_Connection] = app.state.connections
+    log.info("service.draining", connections=len(connections))
+    for connection in list(connections):
+        await connection.send(_RESTARTING)
+        await connection.close(CLOSE_RESTART)
+
+
+_RESTARTING = WarningMessage(
+    code="server_restarting",
+    message="this instance is shutting down: reconnect and resume your session",
+)
+
+
 @router.websocket("/v1/stream")
 async def stream(websocket: WebSocket) -> None:
     services: SessionServices = websocket.app.state.services
     await websocket.accept()
+    if getattr(websocket.app.state, "draining", False):
+        await websocket.send_text(dump(_RESTARTING))
+        await websocket.close(code=CLOSE_RESTART)
+        return
     connection = _Connection(websocket, services)
+    connections: set[_Connection] = websocket.app.state.connections
+    connections.add(connection)
     try:
         await connection.run()
     except _Closing as closing:
@@ -320,5 +353,6 @@ async def stream(websocket: WebSocket) -> None:
     except WebSocketDisconnect as exc:
         log.info("ws.disconnected", code=exc.code, state=connection.state.value)
     finally:
+        connections.discard(connection)
         await connection.cleanup()
         structlog.contextvars.unbind_contextvars("session_id", "key_id", "tenant")

@@ -68,7 +68,7 @@ def decode_wav(data: bytes) -> PcmAudio:
         raise _fail(f"unsupported channel count {channels}")
     if not 8000 <= rate <= 192000:
         raise _fail(f"unsupported sample rate {rate}")
-    if bits % 8 or block_align != channels * bits // 8:
+    if bits not in (8, 16, 24, 32, 64) or block_align != channels * bits // 8:
         raise _fail("block align does not match channels and sample width")
     if len(payload) % block_align:
         payload = payload[: len(payload) - len(payload) % block_align]

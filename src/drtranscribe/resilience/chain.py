@@ -72,6 +72,7 @@ class FallbackChain(Generic[P]):
         policy: ChainPolicy | None = None,
         breakers: dict[str, CircuitBreaker] | None = None,
         sleep: Sleep = asyncio.sleep,
+        on_failure: Callable[[str, ProviderError], None] | None = None,
     ) -> None:
         if not providers:
             raise ValueError(f"empty {kind} chain")
@@ -80,6 +81,7 @@ class FallbackChain(Generic[P]):
         self.policy = policy or ChainPolicy()
         self.breakers = breakers or {p.name: CircuitBreaker(p.name) for p in self.providers}
         self._sleep = sleep
+        self._on_failure = on_failure
 
     @property
     def names(self) -> list[str]:
@@ -190,6 +192,8 @@ class FallbackChain(Generic[P]):
                     permanent = not error.retryable and isinstance(error, ProviderStatusError)
                     permit.failure(permanent=permanent)
                     errors.append(error)
+                    if self._on_failure is not None:
+                        self._on_failure(provider.name, error)
                     log.warning(
                         "chain.provider_failed",
                         chain=self.kind,

@@ -328,6 +328,7 @@ class LiveSession:
         self.next_seq = seq + 1
         self.elapsed_s = start_s + audio.duration_s
         self._pending += 1
+        self.services.metrics.chunks.labels("acked").inc()
         await self._emit(AckMessage(seq=seq))
         failpoints.hit("after_ack", seq)
         self._chunks.put_nowait((seq, audio, start_s, arrived))
@@ -455,14 +456,15 @@ class LiveSession:
     async def _process_chunk(
         self, seq: int, audio: PcmAudio, start_s: float, arrived: float
     ) -> None:
-        text, provider, failed = "", "", False
+        text, provider, failed, stt_s = "", "", False, 0.0
         try:
             result = await self._transcribe(audio, Priority.INTERIM)
-            text, provider = result.text, result.provider
+            text, provider, stt_s = result.text, result.provider, result.latency_ms / 1000
         except AllProvidersFailed as exc:
             # The chunk's audio is stored; it stays in the window, so the segment's final
             # pass transcribes it again. The client hears about it now.
             failed = True
+            self.services.metrics.chunks.labels("failed").inc()
             self.log.error("stt.chunk_failed", chunk_seq=seq, providers=len(exc.errors))
             await self._emit(
                 ErrorMessage(code="transcription_failed", message=str(exc), retryable=True, seq=seq)
@@ -499,6 +501,10 @@ class LiveSession:
             )
             window.emitted = True
         if not failed:
+            metrics = self.services.metrics
+            metrics.chunks.labels("transcribed").inc()
+            metrics.chunk_to_transcript.observe(time.monotonic() - arrived)
+            metrics.stage_latency.labels("stt_interim", provider).observe(stt_s)
             await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
             self.log.info(
                 "stt.chunk_transcribed",
@@ -517,6 +523,9 @@ class LiveSession:
             try:
                 result = await self._transcribe(window.combined_audio(), Priority.FINAL)
                 text, provider, recovered = result.text, result.provider, True
+                self.services.metrics.stage_latency.labels("stt_final", provider).observe(
+                    result.latency_ms / 1000
+                )
             except AllProvidersFailed:
                 # Keep the interim text as final rather than lose the words; chunks whose
                 # interim pass failed stay marked untranscribed in the store.
@@ -619,7 +628,11 @@ class LiveSession:
             return await extractor.extract(request)
 
         started = time.monotonic()
-        new_note = await self.services.extraction.call(call)
+        answered = await self.services.extraction.call_detailed(call)
+        new_note = answered.value
+        self.services.metrics.stage_latency.labels("extraction", answered.provider).observe(
+            time.monotonic() - started
+        )
         ops = note_patch(self.note, new_note)
         through = {s.id: s.text for s in segments}
         if ops:

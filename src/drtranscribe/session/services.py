@@ -11,6 +11,7 @@ from drtranscribe.auth.keys import ApiKeys
 from drtranscribe.auth.state import AuthState
 from drtranscribe.config import Settings
 from drtranscribe.extraction.base import Extractor
+from drtranscribe.metrics import Metrics
 from drtranscribe.resilience.chain import FallbackChain
 from drtranscribe.state.store import SessionStore
 from drtranscribe.storage.base import AudioStore
@@ -31,3 +32,4 @@ class SessionServices:
     extraction: FallbackChain[Extractor]
     auth: AuthState = field(default_factory=lambda: AuthState(keys=ApiKeys(), required=False))
     instance_id: str = field(default_factory=new_instance_id)
+    metrics: Metrics = field(default_factory=Metrics)
