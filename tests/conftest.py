@@ -16,6 +16,8 @@ from drtranscribe.config import Settings
 from drtranscribe.devserver import ServerProcess
 from drtranscribe.state.embedded import EmbeddedRedis
 
+pytest_plugins = ["tests.fakes.gcs"]  # the fake_gcs fixture (fake-gcs-server)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -69,6 +69,12 @@ class ChainSettings(BaseModel):
         default=3, ge=1, description="Consecutive failures that open a breaker."
     )
     cooldown_s: float = Field(default=30.0, description="Open breaker refuses calls this long.")
+    min_interval_s: float = Field(
+        default=0.0,
+        description="Extraction only: least time between two note updates (segments arriving "
+        "meanwhile are coalesced; stop does not wait). 0 for the local extractor; LLM chains "
+        "trade note freshness for cost here (see docs/benchmarks.md).",
+    )
 
 
 class ResilienceSettings(BaseModel):
@@ -209,6 +215,17 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
+
+    @model_validator(mode="after")
+    def _no_placeholder_keys(self) -> Settings:
+        """Outside development a provider key like "changeme" is a deployment mistake."""
+        from drtranscribe.secrets.factory import reject_placeholders
+
+        for name, provider in self.providers.items():
+            if provider.api_key is not None:
+                secret = provider.api_key.get_secret_value()
+                reject_placeholders(f"{name}-api-key", secret, self.environment)
+        return self
 
     @field_validator("port", mode="before")
     @classmethod

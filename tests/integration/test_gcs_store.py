@@ -35,7 +35,7 @@ from drtranscribe.storage.gcs import (
 if TYPE_CHECKING:
     from tests.fakes.gcs import FakeGcs
 
-pytest_plugins = ["tests.fakes.gcs"]  # the fake_gcs fixture
+
 pytestmark = pytest.mark.integration
 
 ECHO = "patient said: chest pain"

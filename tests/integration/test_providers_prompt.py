@@ -84,7 +84,7 @@ def test_the_prompt_carries_note_context_and_new_segments_in_order() -> None:
     assert prompt.changed_ids == ("s2",)
     assert prompt.context_ids == ("s1",)
     assert prompt.user == (
-        '<current_note>\n{"symptoms":[{"id":"sym-cough","evidence":["s1"],"name":"cough"}]}\n'
+        '<current_note>\n{"symptoms":[{"id":"sym-cough","name":"cough"}]}\n'
         "</current_note>\n\n"
         "<context_segments>\n[s1] (patient) I have a cough\n</context_segments>\n\n"
         "<new_segments>\n[s2] (unknown) since when?\n</new_segments>"
@@ -269,3 +269,39 @@ def test_wav_upload_is_16_bit_mono_16k_and_clipped() -> None:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 16000)
         samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     assert samples.tolist() == [0, 16384, -16384, 32767, -32767, 0]
+
+
+def test_the_prompt_shows_evidence_only_where_a_revised_segment_is_at_stake() -> None:
+    note = ClinicalNote(
+        symptoms=[
+            Symptom(id="sym-cough", evidence=["s1"], name="cough", speaker="patient"),
+            Symptom(id="sym-fever", evidence=["s0"], name="fever"),
+        ]
+    )
+    segments = [seg(0, "fever"), seg(1, "a cough, I mean a cold"), seg(2, "new words")]
+    request = ExtractionRequest(note=note, segments=segments, changed=frozenset({"s1", "s2"}))
+    shown = build_prompt(request, context_segments=0).user
+    assert '{"id":"sym-cough","evidence":["s1"],"name":"cough"}' in shown  # s1 was revised
+    assert '{"id":"sym-fever","name":"fever"}' in shown
+    assert "speaker" not in shown.split("</current_note>")[0]
+
+
+def test_evidence_and_speaker_the_model_did_not_see_are_carried_over() -> None:
+    previous = ClinicalNote(
+        medications=[
+            Medication(id="med-metformin", name="metformin", evidence=["s1"], speaker="patient")
+        ]
+    )
+    answer = ClinicalNote(
+        medications=[
+            Medication(id="med-metformin", name="metformin", dose="1000 mg", evidence=["s4"])
+        ]
+    )
+    note = stabilise_ids(answer, previous=previous, segment_ids={"s1", "s4"})
+    (med,) = note.medications
+    assert (med.id, med.dose, med.evidence, med.speaker) == (
+        "med-metformin",
+        "1000 mg",
+        ["s1", "s4"],
+        "patient",
+    )

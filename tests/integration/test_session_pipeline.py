@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 
 from drtranscribe.audio.pcm import PcmAudio
-from drtranscribe.config import SegmentSettings, Settings
+from drtranscribe.config import ChainSettings, ResilienceSettings, SegmentSettings, Settings
 from drtranscribe.errors import ProviderConnectionError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.note import ClinicalNote, Medication
@@ -101,19 +101,22 @@ class KeywordExtractor(Extractor):
 
 
 Sent = list[dict[str, Any]]
-MakeSession = Callable[[SpeechToText, Extractor], Awaitable[tuple[LiveSession, Sent]]]
+MakeSession = Callable[..., Awaitable[tuple[LiveSession, Sent]]]
 
 
 @pytest.fixture
 async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSession]:
     stores: list[SessionStore] = []
 
-    async def factory(stt: SpeechToText, extractor: Extractor) -> tuple[LiveSession, Sent]:
+    async def factory(
+        stt: SpeechToText, extractor: Extractor, *, min_interval_s: float = 0.0
+    ) -> tuple[LiveSession, Sent]:
         settings = Settings(
             environment="test",
             data_dir=tmp_path,
             redis_url=redis_url,
             segments=SegmentSettings(max_window_seconds=28, min_window_seconds=8),
+            resilience=ResilienceSettings(extraction=ChainSettings(min_interval_s=min_interval_s)),
         )
         store = SessionStore(connect(redis_url, socket_timeout_s=1), ttl_s=600)
         stores.append(store)
@@ -246,5 +249,23 @@ async def test_a_failed_extraction_is_reported_and_caught_up(make_session: MakeS
     final = await session.stop()
     codes = [m["code"] for m in sent if m["type"] == "error"]
     assert codes == ["extraction_failed"]
+    assert sorted(m.name for m in final.note.medications) == ["aspirin", "metformin"]
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def test_an_extraction_cadence_coalesces_until_stop(make_session: MakeSession) -> None:
+    stt = ScriptedSTT(
+        interim=["aspirin", "one", "two", "metformin"], final=["aspirin one two metformin"]
+    )
+    extractor = KeywordExtractor()
+    session, sent = await make_session(stt, extractor, min_interval_s=3600)
+    await session.accept_chunk(_chunk(4.0))
+    await extractor.entered.wait()  # the first update runs at once
+    for _ in range(3):
+        await session.accept_chunk(_chunk(4.0))
+    await session._chunks.join()
+    assert len(extractor.requests) == 1  # the others wait for the cadence ...
+    final = await session.stop()  # ... which stop cuts short
+    assert len(extractor.requests) == 2
     assert sorted(m.name for m in final.note.medications) == ["aspirin", "metformin"]
     assert _rebuild(sent) == final.note.model_dump(mode="json")

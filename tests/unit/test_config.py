@@ -48,3 +48,15 @@ def test_bad_yaml_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("DRT_SETTINGS_FILE", str(path))
     with pytest.raises(ValueError, match="mapping"):
         Settings()
+
+
+def test_placeholder_provider_keys_are_refused_outside_development(yaml_file: Path) -> None:
+    from drtranscribe.errors import ConfigError
+
+    key = {"groq": {"api_key": "changeme"}}
+    assert Settings(environment="development", providers=key).providers["groq"].configured
+    with pytest.raises(ConfigError, match="groq-api-key") as info:
+        Settings(environment="production", providers=key)
+    assert "changeme" not in str(info.value)
+    real = {"groq": {"api_key": "gsk_" + "x7" * 20}}
+    assert Settings(environment="production", providers=real).providers["groq"].configured

@@ -7,10 +7,8 @@
   :class:`AudioError` with a documented code.
 
 Any other exception is a crash: in the server it escapes the connection loop and drops the
-connection without an ``error`` message. Crashes found here and not yet fixed are pinned by
-the ``test_known_bug_*`` tests (``xfail(strict=True)``: the fix turns them into XPASS, which
-fails, so the marker is removed with the fix). The properties themselves ``reject()`` exactly
-those known inputs so that they keep looking for new ones; see ``_KNOWN_BUG`` notes below.
+connection without an ``error`` message. The three crashes these tests found (BUG-1..3, now
+fixed) are kept as the ``test_fixed_bug_*`` regressions at the end.
 
 Figures and the fuzzing (atheris) counterpart: docs/security.md, fuzz/README.md.
 """
@@ -27,9 +25,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, reject, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydantic_core import PydanticSerializationError
 
 from drtranscribe.audio.decode import decode_chunk
 from drtranscribe.audio.pcm import PcmAudio
@@ -65,42 +62,6 @@ MIN_RATE, MAX_RATE = 8000, 192000
 MAX_CHANNELS = 8
 
 
-# =========================================================================== known bugs
-# Each predicate recognises the inputs of one crash found by these tests and reported, so the
-# properties can ``reject()`` them and keep searching. Delete a predicate with its fix.
-
-
-def _known_bug_unhashable_type(raw: str | bytes) -> bool:
-    """BUG-1: ``{"type": []}`` / ``{"type": {}}`` → TypeError (``kind not in CLIENT_MESSAGES``)."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get("type"), list | dict)
-
-
-def _known_bug_zero_block_align(exc: BaseException) -> bool:
-    """BUG-2: fmt with bits 0 and block align 0 → ZeroDivisionError (``len % block_align``)."""
-    return isinstance(exc, ZeroDivisionError)
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    return False
-
-
-def _known_bug_surrogate_metadata(message: Any) -> bool:
-    """BUG-3: ``"metadata": {"k": "\\ud800"}`` is accepted, then cannot be encoded (Redis, JSON)."""
-    return isinstance(message, StartMessage) and _has_lone_surrogate(message.metadata)
-
-
 # =========================================================================== checkers
 
 
@@ -123,18 +84,9 @@ def check_message(raw: str | bytes) -> StartMessage | ResumeMessage | StopMessag
     except ProtocolError as exc:
         _assert_documented(exc)
         return exc
-    except TypeError:
-        if _known_bug_unhashable_type(raw):
-            reject()
-        raise
     assert isinstance(message, StartMessage | ResumeMessage | StopMessage)
-    # What the decoder accepts must be storable and sendable: strict UTF-8 JSON.
-    try:
-        encoded = dump(message).encode("utf-8")
-    except (PydanticSerializationError, UnicodeEncodeError):
-        if _known_bug_surrogate_metadata(message):
-            reject()
-        raise
+    # What the decoder accepts must be storable and sendable: strict UTF-8 JSON (BUG-3).
+    encoded = dump(message).encode("utf-8")
     assert type(parse_client_message(encoded)) is type(message)  # and it decodes again
     return message
 
@@ -166,10 +118,6 @@ def check_wav(data: bytes) -> PcmAudio | AudioError:
     except AudioError as exc:
         _assert_documented(exc, {"audio_undecodable"})
         return exc
-    except ZeroDivisionError as exc:
-        if _known_bug_zero_block_align(exc):
-            reject()
-        raise
     check_pcm(audio, data)
     return audio
 
@@ -191,12 +139,13 @@ json_values = st.recursive(
     ),
     max_leaves=16,
 )
-# Type values: the real ones, near misses, and hashable junk (list/dict types: BUG-1).
+# Type values: the real ones, near misses, junk; lists and objects too (BUG-1).
 type_values = (
     st.sampled_from(
         ["start", "resume", "stop", "START", "Start", "stop ", "", "final", "session", "error"]
     )
     | json_scalars
+    | json_values
 )
 odd_rates = st.sampled_from(
     [0, 1, 7999, 8000, 11025, 16000, 44100, 48000, 192000, 192001, 2**31, 2**32 - 1, -16000]
@@ -352,9 +301,9 @@ def test_decoder_utf8_encoded_surrogates(value: dict[str, Any], data: st.DataObj
 
 @PROPERTY
 @given(
-    # "metadata-key" and "metadata-value" join this list once BUG-3 is fixed (they are
-    # pinned by test_known_bug_lone_surrogate_metadata_is_invalid_message meanwhile).
-    st.sampled_from(["language", "session_id", "resume_token", "type"]),
+    st.sampled_from(
+        ["metadata-key", "metadata-value", "language", "session_id", "resume_token", "type"]
+    ),
     surrogates,
 )
 def test_decoder_lone_surrogates(where: str, junk: str) -> None:
@@ -533,6 +482,62 @@ def valid_wavs(draw: st.DrawFn) -> bytes:
     return _riff(_chunk(b"fmt ", fmt) + _chunk(b"data", body))
 
 
+ODD_VALUES = {
+    "tag": [0, 2, 3, 0xFFFE, 0x55, 0xFFFF],
+    "channels": [0, 9, 255, 0xFFFF],
+    "rate": [0, 1, 7999, 192001, 2**31, 2**32 - 1],
+    "byte_rate": [0, 1, 2**32 - 1],
+    "block_align": [0, 1, 3, 0xFFFF],
+    "bits": [0, 1, 4, 7, 12, 33, 48, 128, 0xFFFF],
+    "fmt_size": [0, 15, 17, 18, 40, 2**31, 2**32 - 1],
+    "data_size": [0, 1, 2**31, 2**32 - 2, 2**32 - 1],
+    "riff_size": [0, 4, 2**32 - 1],
+}
+
+
+@st.composite
+def header_lies(draw: st.DrawFn) -> bytes:
+    """A valid WAV with one to three header fields set to an odd value; half the time the
+    block align and byte rate are then recomputed, so that the lie is self-consistent."""
+    tag, bits = draw(st.sampled_from([(1, 8), (1, 16), (1, 24), (1, 32), (3, 32), (3, 64)]))
+    h = {
+        "tag": tag,
+        "bits": bits,
+        "channels": draw(st.integers(1, MAX_CHANNELS)),
+        "rate": draw(st.sampled_from([8000, 16000, 44100, 48000, 192000])),
+    }
+    frames = draw(st.integers(1, 64))
+    body = draw(st.binary(min_size=frames * 64, max_size=frames * 64))  # any width fits
+    h["block_align"] = h["channels"] * bits // 8
+    h["byte_rate"] = h["rate"] * h["block_align"]
+    sizes: dict[str, int | None] = {"fmt_size": None, "data_size": None, "riff_size": None}
+    for field in draw(st.lists(st.sampled_from(sorted(ODD_VALUES)), min_size=1, max_size=3)):
+        value = draw(st.sampled_from(ODD_VALUES[field]))
+        if field in sizes:
+            sizes[field] = value
+        else:
+            h[field] = value
+    if draw(st.booleans()):
+        h["block_align"] = (h["channels"] * h["bits"] // 8) & 0xFFFF
+        h["byte_rate"] = (h["rate"] * h["block_align"]) & 0xFFFFFFFF
+    fmt = _fmt(
+        tag=h["tag"],
+        channels=h["channels"],
+        rate=h["rate"],
+        byte_rate=h["byte_rate"],
+        block_align=h["block_align"],
+        bits=h["bits"],
+    )
+    chunks = _chunk(b"fmt ", fmt, sizes["fmt_size"]) + _chunk(b"data", body, sizes["data_size"])
+    return _riff(chunks, sizes["riff_size"])
+
+
+@settings(PROPERTY, max_examples=500)
+@given(header_lies())
+def test_wav_header_lies_one_at_a_time(data: bytes) -> None:
+    check_wav(data)
+
+
 @PROPERTY
 @given(st.binary(max_size=4096))
 def test_wav_random_bytes(data: bytes) -> None:
@@ -661,10 +666,6 @@ def test_decode_chunk(
     except AudioError as exc:
         _assert_documented(exc, AUDIO_CODES)
         return
-    except ZeroDivisionError as exc:
-        if _known_bug_zero_block_align(exc):
-            reject()
-        raise
     check_pcm(audio, data)
     assert audio.duration_s <= max_seconds
     if expect is not None:

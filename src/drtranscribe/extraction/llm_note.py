@@ -142,6 +142,7 @@ def _section(
     key = _KEYS[section]
     prefix = ID_PREFIXES[section]
     previous_ids = {p.id for p in previous}
+    by_id = {p.id: p for p in previous}
     unclaimed: dict[str, list[str]] = {}
     kept = {i.id.strip() for i in items if i.id.strip() in previous_ids}
     for p in previous:
@@ -158,10 +159,21 @@ def _section(
         if not item_id or item_id in taken:
             item_id = _fresh_id(prefix, key(item), taken | kept)
         taken.add(item_id)
-        out.append(
-            item.model_copy(update={"id": item_id, "evidence": _evidence(item, segment_ids)})
-        )
+        out.append(_carry_over(item, item_id, by_id.get(item_id), segment_ids))
     return out
+
+
+def _carry_over(
+    item: NoteItem, item_id: str, before: NoteItem | None, segment_ids: Collection[str]
+) -> NoteItem:
+    """The item under its stable id, with the evidence and speaker the model did not see
+    (the prompt leaves them out) carried over from the previous version."""
+    evidence = _evidence(item, segment_ids)
+    speaker = item.speaker
+    if before is not None:
+        evidence = [e for e in _evidence(before, segment_ids) if e not in evidence] + evidence
+        speaker = speaker or before.speaker
+    return item.model_copy(update={"id": item_id, "evidence": evidence, "speaker": speaker})
 
 
 def stabilise_ids(
@@ -182,7 +194,5 @@ def stabilise_ids(
         item_id = before.id if before is not None else item.id.strip()
         if not item_id:
             item_id = _fresh_id(ID_PREFIXES[section], str(getattr(item, "text", "")), set())
-        update[section] = item.model_copy(
-            update={"id": item_id, "evidence": _evidence(item, segment_ids)}
-        )
+        update[section] = _carry_over(item, item_id, before, segment_ids)
     return note.model_copy(update=update)

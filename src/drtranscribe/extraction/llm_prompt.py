@@ -23,6 +23,7 @@ count tokens.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -54,7 +55,8 @@ You are a clinical scribe. You keep the structured note of a live medical consul
 up to date while the transcript grows.
 
 You receive:
-- <current_note>: the note so far, as JSON (fields at their default value are left out).
+- <current_note>: the note so far, as JSON (fields at their default value are left out, \
+and so are "evidence" and "speaker", except on items that rest on a revised segment).
 - <context_segments>: the transcript segments just before the new ones. They are already \
 reflected in the note; use them only to understand the new segments.
 - <new_segments>: segments that are new, or revised versions of segments seen before \
@@ -69,9 +71,10 @@ retracts it; keep its "id" unchanged, even when you update its fields.
 joined by "-"), with these prefixes: {", ".join(f"{k}: {v}" for k, v in ID_PREFIXES.items())}. \
 Example: a symptom "shortness of breath" is "sym-shortness-of-breath"; a vital is \
 "vit-<kind>".
-- "evidence" lists the ids of the segments an item rests on: keep the existing ones and \
-add the new segments' ids. If a revised segment no longer supports an item whose \
-evidence is only that segment, remove or correct the item.
+- "evidence" lists the ids of the segments an item rests on: for an item you add or \
+change, give the ids of the segments that support it (earlier evidence is kept for you). \
+If a revised segment no longer supports an item whose evidence is only that segment, \
+remove or correct the item.
 - Record only what was said. Do not infer diagnoses or plans nobody stated. A symptom \
 the patient denies has "negated": true. Use null for unknown optional values.
 - "speaker" is who said it: "clinician", "patient" or "other", null when unclear.
@@ -109,15 +112,39 @@ def _line(segment: Segment) -> str:
     return f"[{segment.id}] ({segment.speaker or 'unknown'}) {text}"
 
 
-def note_for_prompt(note: ClinicalNote) -> str:
-    return note.model_dump_json(exclude_defaults=True)
+def note_for_prompt(note: ClinicalNote, revised: Collection[str] = ()) -> str:
+    """The note as the model sees it: compact JSON without defaults, and without
+    ``evidence`` and ``speaker`` (re-sent every call, they were ~40 % of the note's tokens;
+    the server keeps them, see ``llm_note.stabilise_ids``) except on items resting on a
+    revised segment, which the model must be able to re-check."""
+    data = note.model_dump(mode="json", exclude_defaults=True)
+    for value in data.values():
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, dict):
+                continue
+            item.pop("speaker", None)
+            if not set(item.get("evidence", ())) & set(revised):
+                item.pop("evidence", None)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _evidenced(note: ClinicalNote) -> set[str]:
+    """Segment ids some item of the note rests on."""
+    out: set[str] = set()
+    for name in ClinicalNote.model_fields:
+        value = getattr(note, name)
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                out.update(item.evidence)
+    return out
 
 
 def build_prompt(
     request: ExtractionRequest, *, context_segments: int = DEFAULT_CONTEXT_SEGMENTS
 ) -> NotePrompt:
     context, changed = select_segments(request.segments, request.changed, context_segments)
-    blocks = [f"<current_note>\n{note_for_prompt(request.note)}\n</current_note>"]
+    revised = [s.id for s in changed if s.id in _evidenced(request.note)]
+    blocks = [f"<current_note>\n{note_for_prompt(request.note, revised)}\n</current_note>"]
     if context:
         lines = "\n".join(_line(s) for s in context)
         blocks.append(f"<context_segments>\n{lines}\n</context_segments>")

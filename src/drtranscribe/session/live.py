@@ -114,6 +114,7 @@ class LiveSession:
         self._pending = 0  # chunks stored but not transcribed
         self._room = asyncio.Condition()
         self._stopping = False
+        self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.on_taken_over: Callable[[], Awaitable[None]] | None = None
         self.taken_over = False
@@ -344,6 +345,7 @@ class LiveSession:
     async def stop(self) -> FinalMessage:
         """Finish: drain transcription, close the last window, final note, combined audio."""
         self._stopping = True
+        self._stop_requested.set()
         await self._chunks.join()
         if self._window is not None:
             self._finals.put_nowait(self._window)
@@ -590,8 +592,16 @@ class LiveSession:
             await self._note_idle.wait_for(lambda: self._applied >= self._marked)
 
     async def _note_worker(self) -> None:
+        interval = self.settings.resilience.extraction.min_interval_s
+        last = -float("inf")
         while True:
             await self._note_dirty.wait()
+            wait = last + interval - time.monotonic()
+            if wait > 0 and not self._stopping:  # cadence: let more segments coalesce
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._stop_requested.wait()
+            last = time.monotonic()
             self._note_dirty.clear()
             mark = self._marked
             try:

@@ -1,0 +1,69 @@
+"""The service with its audio in Cloud Storage (fake-gcs-server, the real client library):
+chunks and the combined recording under the seed's layout, served and erased."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from drtranscribe.audio.file import load_audio_file, split_chunks
+from drtranscribe.audio.wav import decode_wav
+from drtranscribe.client import stream_audio
+from tests.conftest import ServerProcess, SpeechFixture, start_server, stop_server
+from tests.fakes.gcs import FakeGcs
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def gcs_server(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, fake_gcs: FakeGcs
+) -> Iterator[tuple[ServerProcess, str]]:
+    bucket = f"audio-{uuid.uuid4().hex[:10]}"
+    fake_gcs.client().create_bucket(bucket)
+    server = start_server(
+        tmp_path_factory.mktemp("gcs"),
+        {
+            "DRT_REDIS_URL": redis_url,
+            "DRT_AUDIO_BUCKET": bucket,
+            "DRT_GCS_ENDPOINT": fake_gcs.endpoint,
+        },
+    )
+    yield server, bucket
+    stop_server(server)
+
+
+async def test_audio_lives_in_cloud_storage(
+    gcs_server: tuple[ServerProcess, str], fake_gcs: FakeGcs, speech: dict[str, SpeechFixture]
+) -> None:
+    server, bucket = gcs_server
+    audio = load_audio_file(speech["consult_short"].path)
+    events = [e async for e in stream_audio(server.ws_url, audio, realtime=False)]
+    final = events[-1].message
+    sid = final["session_id"]
+    uri = final["audio"]["uri"]
+    assert uri.startswith(f"gs://{bucket}/")
+
+    client = fake_gcs.client()
+    names = sorted(b.name for b in client.list_blobs(bucket))
+    chunks = list(split_chunks(audio, 5.0))
+    assert [n for n in names if n.startswith(f"{sid}/")] == [
+        f"{sid}/chunk_{i:04d}.wav" for i in range(len(chunks))
+    ]
+    stored = client.bucket(bucket).blob(uri.split(f"gs://{bucket}/", 1)[1]).download_as_bytes()
+    combined = decode_wav(stored)
+    np.testing.assert_array_equal(combined.samples, np.concatenate([c.samples for c in chunks]))
+
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        served = await http.get(f"/v1/sessions/{sid}/audio")
+        assert served.status_code == 200
+        assert served.content == stored
+        assert (await http.delete(f"/v1/sessions/{sid}")).status_code == 204
+    left = [b.name for b in client.list_blobs(bucket) if sid in b.name]
+    assert left == []
+    assert Path(uri).name == f"{sid}_final.wav"
