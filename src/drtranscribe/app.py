@@ -7,9 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from drtranscribe import __version__
 from drtranscribe.api import health, sessions, stream
@@ -20,6 +24,16 @@ from drtranscribe.logging import configure_logging
 from drtranscribe.runtime import services_for
 
 log = structlog.get_logger(__name__)
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves at this path (RFC 9110 §15.5.6: Allow lists all)."""
+    allowed = []
+    for method in ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"):
+        probe = {**scope, "type": "http", "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,6 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.connections = set()  # live WebSocket connections, for draining
     app.state.draining = False
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            allowed = _allowed_methods(app, request.scope)
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(allowed)}
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(StorageError)
     async def storage_unavailable(_: Request, exc: StorageError) -> JSONResponse:

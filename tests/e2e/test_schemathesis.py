@@ -15,9 +15,15 @@ Three layers:
   ``ignored_auth``: every secured operation is also sent without, and with a wrong, key)
   in a subprocess, the command recorded in docs/security.md.
 
-Excluded check: ``allow_header_conformance`` (BUG-4, pinned by
-``test_known_bug_options_allow_lists_every_method``): a 405 on /v1/sessions/{id} says
-``Allow: GET`` though DELETE is allowed too.
+Excluded checks, each pinned by a strict-xfail test that the fix turns into a failure
+(then drop the exclusion and the marker):
+
+* ``allow_header_conformance`` (BUG-4, ``test_known_bug_options_allow_lists_every_method``):
+  a 405 on /v1/sessions/{id} says ``Allow: GET`` though DELETE is allowed too.
+* ``ensure_resource_availability`` (FINDING-5,
+  ``test_known_bug_created_session_can_be_found``): ``POST /v1/sessions`` answers
+  ``201 Created`` with a ``session_id`` that ``GET``/``DELETE /v1/sessions/{id}`` then call
+  404 (only a stream token exists until the WebSocket starts the session).
 """
 
 from __future__ import annotations
@@ -62,7 +68,10 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-EXCLUDED_CLI_CHECKS = ["allow_header_conformance"]  # BUG-4
+EXCLUDED_CLI_CHECKS = [
+    "allow_header_conformance",  # BUG-4
+    "ensure_resource_availability",  # FINDING-5
+]
 
 
 KEY_A = "ka_" + "5c" * 16
@@ -262,3 +271,16 @@ def test_known_bug_options_allow_lists_every_method(server: ServerProcess) -> No
     assert response.status_code == 405
     allowed = {m.strip() for m in response.headers.get("allow", "").split(",")}
     assert {"GET", "DELETE"} <= allowed, allowed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="FINDING-5: POST /v1/sessions says 201 Created, but the session it names is 404 "
+    "until a WebSocket starts it (schemathesis ensure_resource_availability, ST302)",
+)
+def test_known_bug_created_session_can_be_found(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.http_url, headers=AUTH_A, timeout=30) as http:
+        created = http.post("/v1/sessions")
+        found = http.get(f"/v1/sessions/{created.json()['session_id']}")
+    # Either it is not "Created" (200: a grant), or what was created can be read.
+    assert created.status_code != 201 or found.status_code == 200, (created, found)

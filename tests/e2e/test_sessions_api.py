@@ -92,3 +92,19 @@ async def test_resuming_an_unknown_session_is_a_clear_error(server: ServerProces
         assert error["code"] == "session_not_found"
         session = await conv.start()  # the connection is still usable
         assert session["session_id"].startswith("s_")
+
+
+async def test_a_reserved_session_is_visible_before_it_starts(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        grant = (await http.post("/v1/sessions")).json()
+        view = (await http.get(f"/v1/sessions/{grant['session_id']}")).json()
+        assert (view["status"], view["chunks"], view["transcript"]) == ("reserved", 0, [])
+        wrong = await http.put(f"/v1/sessions/{grant['session_id']}")
+        assert wrong.status_code == 405
+        assert wrong.headers["allow"] == "DELETE, GET"
+    async with connect(f"ws://127.0.0.1:{server.port}{grant['stream_path']}") as ws:
+        session = await Conversation(ws).start()
+        assert session["session_id"] == grant["session_id"]
+    async with httpx.AsyncClient(base_url=server.http_url) as http:
+        view = (await http.get(f"/v1/sessions/{grant['session_id']}")).json()
+    assert view["status"] == "active"

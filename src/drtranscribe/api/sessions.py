@@ -54,7 +54,9 @@ Caller = Annotated[Principal, Depends(principal_of)]
 
 class SessionView(BaseModel):
     session_id: str
-    status: str = Field(description="`active` or `finished`.")
+    status: str = Field(
+        description="`reserved` (announced by POST, not started yet), `active` or `finished`."
+    )
     created_at: float
     chunks: int = Field(description="Chunks stored (acked).")
     duration_s: float
@@ -100,6 +102,7 @@ async def create_session(services: Services, principal: Caller) -> StreamGrant:
     keeps its long-lived API key out of WebSocket URLs."""
     session_id = new_session_id()
     ttl = services.auth.token_ttl_s
+    await services.store.reserve(session_id, tenant=principal.tenant, ttl_s=ttl)
     token = await tokens.issue(services.store.client, principal, session_id, ttl_s=ttl)
     return StreamGrant(
         session_id=session_id,

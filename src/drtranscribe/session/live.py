@@ -133,7 +133,8 @@ class LiveSession:
     ) -> LiveSession:
         """A new session (``session_id`` when a stream token reserved one) of ``tenant``."""
         session_id = session_id or new_session_id()
-        if await services.store.meta(session_id):
+        existing = await services.store.meta(session_id)
+        if existing and existing.get("status") != "reserved":
             raise SessionError("session_exists", "this session was already started; resume it")
         resume_token = secrets.token_urlsafe(32)
         token = await services.store.create(

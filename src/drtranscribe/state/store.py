@@ -164,6 +164,27 @@ class SessionStore:
 
         return await self._run(op)
 
+    async def reserve(self, session_id: str, *, tenant: str, ttl_s: int) -> None:
+        """A session announced by ``POST /v1/sessions``: visible (status ``reserved``) until
+        its stream token expires, started by the WebSocket ``start`` that redeems it."""
+
+        async def op() -> None:
+            meta = key(session_id, "meta")
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(
+                    meta,
+                    mapping={
+                        "status": "reserved",
+                        "tenant": tenant,
+                        "created_at": time.time(),
+                        "next_seq": 0,
+                    },
+                )
+                pipe.expire(meta, ttl_s)
+                await pipe.execute()
+
+        await self._run(op)
+
     async def take(self, session_id: str, *, instance: str) -> int:
         """Become the session's writer: a new fencing token, fencing out any previous one."""
 
