@@ -695,9 +695,12 @@ def run_latency(
     keep: Path | None,
     wait_quiet_s: float = 0.0,
     sessions: int = 1,
+    stagger_s: float | None = None,
 ) -> dict[str, Any]:
     """One real-time stream; or ``sessions`` concurrent ones of the same audio, started
-    5 s / ``sessions`` apart (their latencies pooled; no decode/wait split then)."""
+    ``stagger_s`` apart (default 5 s / ``sessions``: chunks evenly interleaved, the best
+    case); their latencies are pooled."""
+    stagger = 5.0 / sessions if stagger_s is None else stagger_s
     pcm = load_pcm16(case_audio(data, case))
     cut = pcm[: int(max_seconds * 16000)] if max_seconds > 0 else pcm
     with tempfile.TemporaryDirectory(prefix="drt-bench-cut-") as tmp:
@@ -710,7 +713,7 @@ def run_latency(
         runs: list[StreamRun | BaseException | None] = [None] * sessions
 
         def one(i: int) -> None:
-            time.sleep(i * 5.0 / sessions)
+            time.sleep(i * stagger)
             try:
                 runs[i] = stream_file(url, wav, fast=False, timeout_s=duration * 3 + 300)
             except BaseException as exc:  # reported below, on the main thread
@@ -757,6 +760,7 @@ def run_latency(
         "audio_s": round(duration, 2),
         "stream_s": run.final_t,
         "sessions": sessions,
+        "stagger_s": stagger if sessions > 1 else None,
         "summary": summary,
         "per_chunk": lat["per_chunk"],
     }
@@ -833,7 +837,9 @@ def markdown(result: dict[str, Any]) -> str:
         cpu = s.get("cpu", {})
         out += [
             f"### Latency — {lat['case']}, first {lat['audio_s']:.0f} s, real time, "
-            f"{lat.get('sessions', 1)} session(s) at once, label `{result['label']}`",
+            f"{lat.get('sessions', 1)} session(s) at once"
+            + (f" ({lat['stagger_s']:g} s apart)" if lat.get("stagger_s") else "")
+            + f", label `{result['label']}`",
             "",
             "| chunk arrival → first transcript event (s) | p50 | p95 | max | mean |",
             "|---|---|---|---|---|",
@@ -986,6 +992,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1,
         help="concurrent real-time streams in the latency run (same audio, staggered)",
     )
+    p.add_argument(
+        "--stagger",
+        type=float,
+        metavar="SECONDS",
+        help="start of one session to the next (default: 5 s / sessions, evenly interleaved)",
+    )
     p.add_argument("--skip-latency", action="store_true")
     p.add_argument("--skip-wer", action="store_true", help="skip the --fast streaming runs")
     p.add_argument(
@@ -1062,6 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
                     keep,
                     wait_quiet_s=args.wait_quiet,
                     sessions=args.sessions,
+                    stagger_s=args.stagger,
                 )
             if not args.skip_wer:
                 result["wer"] = [run_wer_stream(url, server, data, case, keep) for case in cases]

@@ -126,6 +126,9 @@ class LimitSettings(BaseModel):
     max_violations: int = Field(
         default=20, description="Rejected frames after which the connection is closed (1008)."
     )
+    start_timeout_s: float = Field(
+        default=15.0, description="A connection must send `start` or `resume` within this."
+    )
 
     max_frame_bytes: int = Field(
         default=4 * 1024 * 1024, description="Largest audio frame accepted."

@@ -57,6 +57,8 @@ ERROR_CODES: dict[str, str] = {
     "rate_limited": "More audio chunks than the rate limit allows (1/s sustained, with a burst "
     "allowance); the chunk was not stored: resend it later.",
     "too_many_violations": "Too many rejected frames on this connection; closed with 1008.",
+    "start_timeout": "No `start` or `resume` within `start_timeout_s` of connecting; closed with "
+    "1008.",
     "session_time_limit": "The session reached its maximum duration; it is finalised (`final`) "
     "and the connection closed with 4003.",
 }
@@ -129,6 +131,8 @@ _client_adapter: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
 def parse_client_message(raw: str | bytes) -> AnyClientMessage:
     """Decode one text frame, raising :class:`ProtocolError` with a documented code."""
     try:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8")  # strict: no encoded surrogates
         data: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError("invalid_json", "text frame is not valid JSON") from exc
@@ -150,6 +154,8 @@ def parse_client_message(raw: str | bytes) -> AnyClientMessage:
         return _client_adapter.validate_python(data)
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) or "message" for e in exc.errors())
+        if len(fields) > 200:  # field names are the client's own: do not echo them unbounded
+            fields = fields[:200] + "…"
         raise ProtocolError("invalid_message", f"invalid {kind} message: check {fields}") from exc
 
 

@@ -240,3 +240,14 @@ def test_production_refuses_to_start_without_real_keys(
     assert "drtranscribe-api-keys" in result.stderr
     assert expected in result.stderr
     assert "changeme" not in result.stderr  # the value is never echoed
+
+
+async def test_a_connection_that_never_starts_is_closed(tmp_path: Path, redis_url: str) -> None:
+    server = start_server(
+        tmp_path, {"DRT_REDIS_URL": redis_url, "DRT_LIMITS__START_TIMEOUT_S": "1"}
+    )
+    try:
+        async with _ws(server.ws_url) as ws:
+            assert await _refused(ws, Conversation(ws)) == ("start_timeout", 1008)
+    finally:
+        stop_server(server)

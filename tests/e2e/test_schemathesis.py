@@ -15,15 +15,11 @@ Three layers:
   ``ignored_auth``: every secured operation is also sent without, and with a wrong, key)
   in a subprocess, the command recorded in docs/security.md.
 
-Excluded checks, each pinned by a strict-xfail test that the fix turns into a failure
-(then drop the exclusion and the marker):
-
-* ``allow_header_conformance`` (BUG-4, ``test_known_bug_options_allow_lists_every_method``):
-  a 405 on /v1/sessions/{id} says ``Allow: GET`` though DELETE is allowed too.
-* ``ensure_resource_availability`` (FINDING-5,
-  ``test_known_bug_created_session_can_be_found``): ``POST /v1/sessions`` answers
-  ``201 Created`` with a ``session_id`` that ``GET``/``DELETE /v1/sessions/{id}`` then call
-  404 (only a stream token exists until the WebSocket starts the session).
+No check is excluded. Two findings, both fixed, are kept as regressions:
+``test_fixed_bug_4_options_allow_lists_every_method`` (schemathesis
+``allow_header_conformance``: a 405 said ``Allow: GET`` though DELETE is served too) and
+``test_fixed_finding_5_created_session_can_be_found`` (``ensure_resource_availability``:
+``POST /v1/sessions`` said 201 with a session id that was then 404).
 """
 
 from __future__ import annotations
@@ -67,10 +63,6 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
-]
-EXCLUDED_CLI_CHECKS = [
-    "allow_header_conformance",  # BUG-4
-    "ensure_resource_availability",  # FINDING-5
 ]
 
 
@@ -237,8 +229,6 @@ def test_schemathesis_cli_all_checks(server: ServerProcess, tmp_path: Path) -> N
         f"{server.http_url}/openapi.json",
         "--checks",
         "all",
-        "--exclude-checks",
-        ",".join(EXCLUDED_CLI_CHECKS),
         "--header",
         f"Authorization: Bearer {KEY_A}",
         "--max-examples",
@@ -258,27 +248,17 @@ def test_schemathesis_cli_all_checks(server: ServerProcess, tmp_path: Path) -> N
     assert "Selected: " in summary, summary
 
 
-# --------------------------------------------------------------------------- known bugs
+# --------------------------------------------------------------------------- findings, fixed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG-4: 405 on /v1/sessions/{id} answers `Allow: GET` (GET and DELETE are two "
-    "routes; Starlette reports only the first). RFC 9110 §15.5.6: Allow lists every method.",
-)
-def test_known_bug_options_allow_lists_every_method(server: ServerProcess) -> None:
+def test_fixed_bug_4_options_allow_lists_every_method(server: ServerProcess) -> None:
     response = httpx.options(f"{server.http_url}/v1/sessions/abc", headers=AUTH_A, timeout=30)
     assert response.status_code == 405
     allowed = {m.strip() for m in response.headers.get("allow", "").split(",")}
     assert {"GET", "DELETE"} <= allowed, allowed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FINDING-5: POST /v1/sessions says 201 Created, but the session it names is 404 "
-    "until a WebSocket starts it (schemathesis ensure_resource_availability, ST302)",
-)
-def test_known_bug_created_session_can_be_found(server: ServerProcess) -> None:
+def test_fixed_finding_5_created_session_can_be_found(server: ServerProcess) -> None:
     with httpx.Client(base_url=server.http_url, headers=AUTH_A, timeout=30) as http:
         created = http.post("/v1/sessions")
         found = http.get(f"/v1/sessions/{created.json()['session_id']}")

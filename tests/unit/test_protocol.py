@@ -46,3 +46,17 @@ def test_bad_messages_get_documented_codes(raw: str | bytes, code: str) -> None:
     assert info.value.code == code
     assert code in ERROR_CODES
     assert info.value.message
+
+
+def test_invalid_message_does_not_echo_long_client_field_names() -> None:
+    raw = json.dumps({"type": "stop", "x" * 60_000: 1})
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(raw)
+    assert info.value.code == "invalid_message"
+    assert len(info.value.message) < 300
+
+
+def test_encoded_surrogates_in_bytes_are_invalid_json() -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(b'{"type": "stop", "k": "\xed\xa0\x80"}')
+    assert info.value.code in ("invalid_json", "invalid_message")

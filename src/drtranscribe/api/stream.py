@@ -188,7 +188,14 @@ class _Connection:
         limits = self.settings.limits
         await self.authenticate_url()
         while self.state is not _State.CLOSED:
-            frame = await self.ws.receive()
+            if self.state is _State.AWAITING_START:  # no idle anonymous connections
+                try:
+                    async with asyncio.timeout(limits.start_timeout_s):
+                        frame = await self.ws.receive()
+                except TimeoutError:
+                    await self.refuse("start_timeout", "no start or resume in time")
+            else:
+                frame = await self.ws.receive()
             if frame["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(frame.get("code", 1000))
             data: bytes | None = frame.get("bytes")
