@@ -70,8 +70,9 @@ from drtranscribe.transcription.base import (  # noqa: E402
     Priority,
     SpeechToText,
     TranscriptionRequest,
+    probe_audio,
 )
-from drtranscribe.transcription.openai_compat import GroqSTT, OpenAISTT, probe_audio  # noqa: E402
+from drtranscribe.transcription.openai_compat import GroqSTT, OpenAISTT  # noqa: E402
 
 AUDIO_SECONDS = 5.0
 PRIMARY = "groq"

@@ -129,6 +129,10 @@ class Server:
         # long file outruns the default 32 pending chunks; the reference client does not
         # retry `backpressure`. A bigger queue changes no transcript, only when work waits.
         env["DRT_LIMITS__MAX_PENDING_CHUNKS"] = "1000"
+        # --fast also outruns the per-connection chunk rate limit (1/s, burst 30).
+        env["DRT_LIMITS__CHUNK_RATE_PER_S"] = "1000"
+        env["DRT_LIMITS__CHUNK_BURST"] = "1000"
+        env["DRT_LIMITS__MAX_VIOLATIONS"] = "1000"
         # DEBUG adds one `stt.done` line per decode (duration, priority): the latency breakdown.
         env["DRT_LOG_LEVEL"] = "DEBUG"
         env.update(self.env_overrides)
@@ -286,12 +290,12 @@ def stream_file(url: str, audio: Path, *, fast: bool, timeout_s: float) -> Strea
                         f"  server error: {message.get('code')} {message.get('message')}",
                         file=sys.stderr,
                     )
-                    if message.get("code") == "backpressure":
+                    if message.get("code") in ("backpressure", "rate_limited"):
                         problem = (
-                            "the server refused a chunk with `backpressure` and the reference "
-                            "client does not resend it; start the server with a larger "
-                            "DRT_LIMITS__MAX_PENDING_CHUNKS (this script does when it starts "
-                            "the server)"
+                            f"the server refused a chunk with `{message.get('code')}` and the "
+                            "reference client does not resend it; start the server with "
+                            "larger DRT_LIMITS__MAX_PENDING_CHUNKS / CHUNK_RATE_PER_S / "
+                            "CHUNK_BURST (this script does when it starts the server)"
                         )
                         proc.kill()
                         break
@@ -1053,6 +1057,14 @@ def main(argv: list[str] | None = None) -> int:
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     began = time.monotonic()
+    out = args.out or BENCH / "results" / (
+        f"stream-{args.label}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every stage: a later failure keeps what was measured
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
     server: Server | None = None
     url = args.url
     try:
@@ -1076,8 +1088,12 @@ def main(argv: list[str] | None = None) -> int:
                     sessions=args.sessions,
                     stagger_s=args.stagger,
                 )
+                save()
             if not args.skip_wer:
-                result["wer"] = [run_wer_stream(url, server, data, case, keep) for case in cases]
+                result["wer"] = []
+                for case in cases:
+                    result["wer"].append(run_wer_stream(url, server, data, case, keep))
+                    save()
     finally:
         if server is not None:
             server.stop()
@@ -1110,11 +1126,7 @@ def main(argv: list[str] | None = None) -> int:
     result["wer_total"] = totals(streamed)
     result["total_runtime_s"] = round(time.monotonic() - began, 1)
 
-    out = args.out or BENCH / "results" / (
-        f"stream-{args.label}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save()
     if streamed or "latency" in result:
         print(markdown(result))
     for r in result.get("wer", []):

@@ -131,8 +131,8 @@ _client_adapter: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
 def parse_client_message(raw: str | bytes) -> AnyClientMessage:
     """Decode one text frame, raising :class:`ProtocolError` with a documented code."""
     try:
-        if isinstance(raw, bytes):
-            raw = raw.decode("utf-8")  # strict: no encoded surrogates
+        if isinstance(raw, bytes):  # json's own encoding detection, but strict decoding:
+            raw = raw.decode(json.detect_encoding(raw))  # no encoded lone surrogates
         data: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ProtocolError("invalid_json", "text frame is not valid JSON") from exc

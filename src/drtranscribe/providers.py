@@ -14,10 +14,17 @@ is unset, the provider's conventional variable (``GROQ_API_KEY``, ``OPENAI_API_K
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
+import structlog
 from pydantic import SecretStr
 
 from drtranscribe.config import ProviderSettings, Settings
+from drtranscribe.errors import ConfigError
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 LOCAL = {"local_whisper", "local"}
 KEYLESS = {"openai_compatible"}  # Ollama, vLLM, llama.cpp: a base URL is enough
@@ -57,3 +64,25 @@ def is_usable(settings: Settings, name: str) -> bool:
     if name == "azure_openai":
         return config.configured and config.base_url is not None
     return config.configured
+
+
+def build_members(
+    settings: Settings,
+    names: list[str],
+    builders: Mapping[str, Callable[[Settings, ProviderSettings], T]],
+    *,
+    chain: str,
+) -> list[T]:
+    """The providers of one chain in order, minus cloud providers that have no key."""
+    unknown = [n for n in names if n not in builders]
+    if unknown:
+        raise ConfigError(f"unknown {chain} providers {unknown}; known: {sorted(builders)}")
+    members = []
+    for name in names:
+        if not is_usable(settings, name):
+            log.info("provider.not_configured", chain=chain, provider=name)
+            continue
+        members.append(builders[name](settings, provider_settings(settings, name)))
+    if not members:
+        raise ConfigError(f"no usable {chain} provider: add a local one or configure a key")
+    return members

@@ -30,7 +30,8 @@ from drtranscribe.extraction.note import (
     Vital,
 )
 from drtranscribe.transcript import Segment
-from drtranscribe.transcription.openai_compat import retry_after_seconds, wav_bytes
+from drtranscribe.transcription.base import wav_bytes
+from drtranscribe.transcription.openai_compat import retry_after_seconds
 
 pytestmark = pytest.mark.unit
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import structlog
-
 from drtranscribe.config import ProviderSettings, Settings
-from drtranscribe.errors import ConfigError
 from drtranscribe.extraction.base import Extractor
-from drtranscribe.providers import is_usable, provider_settings
-
-log = structlog.get_logger(__name__)
+from drtranscribe.providers import build_members
 
 
 def _local(_: Settings, __: ProviderSettings) -> Extractor:
@@ -63,15 +58,4 @@ PROVIDERS: dict[str, Callable[[Settings, ProviderSettings], Extractor]] = {
 
 def build_extractors(settings: Settings) -> list[Extractor]:
     """The configured chain, minus cloud providers that have no key."""
-    unknown = [n for n in settings.extraction_chain if n not in PROVIDERS]
-    if unknown:
-        raise ConfigError(f"unknown extraction providers {unknown}; known: {sorted(PROVIDERS)}")
-    chain = []
-    for name in settings.extraction_chain:
-        if not is_usable(settings, name):
-            log.info("provider.not_configured", chain="extraction", provider=name)
-            continue
-        chain.append(PROVIDERS[name](settings, provider_settings(settings, name)))
-    if not chain:
-        raise ConfigError("no usable extraction provider: add local or configure a key")
-    return chain
+    return build_members(settings, settings.extraction_chain, PROVIDERS, chain="extraction")

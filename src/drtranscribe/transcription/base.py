@@ -16,9 +16,28 @@ import numpy as np
 import numpy.typing as npt
 import structlog
 
+from drtranscribe.audio.pcm import PcmAudio
+from drtranscribe.audio.wav import encode_wav
 from drtranscribe.errors import ProviderError, ProviderTimeout
 
 log = structlog.get_logger(__name__)
+
+
+SAMPLE_RATE = 16000
+
+
+def wav_bytes(audio: npt.NDArray[np.float32]) -> bytes:
+    """Mono float32 at 16 kHz as a 16-bit PCM WAV file (what cloud providers upload)."""
+    clipped = np.clip(np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    samples = np.round(clipped * 32767.0).astype(np.int16).reshape(-1, 1)
+    return encode_wav(PcmAudio(samples=samples, sample_rate=SAMPLE_RATE))
+
+
+def probe_audio(seconds: float = 0.5) -> npt.NDArray[np.float32]:
+    """A quiet 440 Hz tone: synthetic, never patient audio."""
+    t = np.arange(int(seconds * SAMPLE_RATE), dtype=np.float32) / SAMPLE_RATE
+    tone: npt.NDArray[np.float32] = (0.1 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
+    return tone
 
 
 class Priority(IntEnum):
@@ -81,9 +100,9 @@ class SpeechToText(ABC):
     async def probe(self) -> None:
         """Health probe with synthetic input (half a second of a quiet tone), never
         patient audio. Raises :class:`ProviderError` when the provider cannot answer."""
-        t = np.arange(8000, dtype=np.float32) / 16000
-        tone = (0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-        await self.transcribe(TranscriptionRequest(audio=tone, priority=Priority.BACKGROUND))
+        await self.transcribe(
+            TranscriptionRequest(audio=probe_audio(), priority=Priority.BACKGROUND)
+        )
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Load models / open connections."""

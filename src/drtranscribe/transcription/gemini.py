@@ -33,15 +33,11 @@ import re
 from typing import Any, NoReturn
 
 import httpx
-import numpy as np
-import numpy.typing as npt
 import pydantic
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from drtranscribe.audio.pcm import PcmAudio
-from drtranscribe.audio.wav import encode_wav
 from drtranscribe.config import ProviderSettings
 from drtranscribe.errors import (
     ConfigError,
@@ -51,9 +47,8 @@ from drtranscribe.errors import (
     ProviderStatusError,
     ProviderTimeout,
 )
-from drtranscribe.transcription.base import Priority, SpeechToText, TranscriptionRequest
+from drtranscribe.transcription.base import SpeechToText, TranscriptionRequest, wav_bytes
 
-SAMPLE_RATE = 16000
 DEFAULT_API_VERSION = "v1beta"
 PARSE_ERRORS: tuple[type[Exception], ...] = (json.JSONDecodeError, pydantic.ValidationError)
 #: Exceptions a ``generate_content`` call may raise that :func:`map_genai_error` maps.
@@ -177,20 +172,6 @@ def usage_tokens(response: types.GenerateContentResponse) -> tuple[int | None, i
     return usage.prompt_token_count, output
 
 
-def wav_bytes(audio: npt.NDArray[np.float32]) -> bytes:
-    """Mono float32 at 16 kHz as a 16-bit PCM WAV file."""
-    clipped = np.clip(np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
-    samples = np.round(clipped * 32767.0).astype(np.int16).reshape(-1, 1)
-    return encode_wav(PcmAudio(samples=samples, sample_rate=SAMPLE_RATE))
-
-
-def probe_audio(seconds: float = 0.5) -> npt.NDArray[np.float32]:
-    """A quiet 440 Hz tone: synthetic, never patient audio."""
-    t = np.arange(int(seconds * SAMPLE_RATE), dtype=np.float32) / SAMPLE_RATE
-    tone: npt.NDArray[np.float32] = (0.1 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
-    return tone
-
-
 # ---------------------------------------------------------------------------- provider
 
 TRANSCRIBE_INSTRUCTION = (
@@ -264,12 +245,6 @@ class GeminiSTT(SpeechToText):
         if not isinstance(text, str):
             raise ProviderInvalidResponse(self.name, detail="no text in the answer")
         return text
-
-    async def probe(self) -> None:
-        """Transcribe half a second of a synthetic tone; raises the mapped ProviderError."""
-        await self.transcribe(
-            TranscriptionRequest(audio=probe_audio(), priority=Priority.BACKGROUND)
-        )
 
     async def aclose(self) -> None:
         await self._gemini.aclose()

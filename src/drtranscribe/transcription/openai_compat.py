@@ -40,14 +40,10 @@ from email.utils import parsedate_to_datetime
 from typing import ClassVar, NoReturn
 
 import httpx
-import numpy as np
-import numpy.typing as npt
 import openai
 import pydantic
 from openai import AsyncAzureOpenAI, AsyncOpenAI
 
-from drtranscribe.audio.pcm import PcmAudio
-from drtranscribe.audio.wav import encode_wav
 from drtranscribe.config import ProviderSettings
 from drtranscribe.errors import (
     ConfigError,
@@ -57,9 +53,8 @@ from drtranscribe.errors import (
     ProviderStatusError,
     ProviderTimeout,
 )
-from drtranscribe.transcription.base import Priority, SpeechToText, TranscriptionRequest
+from drtranscribe.transcription.base import SpeechToText, TranscriptionRequest, wav_bytes
 
-SAMPLE_RATE = 16000
 DEFAULT_AZURE_API_VERSION = "2024-10-21"  # GA; has /audio/transcriptions and json_schema output
 
 #: What the SDK raises for an answer it could not parse, besides its own error types.
@@ -167,20 +162,6 @@ def azure_openai_client(
     )
 
 
-def wav_bytes(audio: npt.NDArray[np.float32]) -> bytes:
-    """Mono float32 at 16 kHz as a 16-bit PCM WAV file."""
-    clipped = np.clip(np.nan_to_num(audio, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
-    samples = np.round(clipped * 32767.0).astype(np.int16).reshape(-1, 1)
-    return encode_wav(PcmAudio(samples=samples, sample_rate=SAMPLE_RATE))
-
-
-def probe_audio(seconds: float = 0.5) -> npt.NDArray[np.float32]:
-    """A quiet 440 Hz tone: synthetic, never patient audio."""
-    t = np.arange(int(seconds * SAMPLE_RATE), dtype=np.float32) / SAMPLE_RATE
-    tone: npt.NDArray[np.float32] = (0.1 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
-    return tone
-
-
 # ---------------------------------------------------------------------------- providers
 
 
@@ -219,12 +200,6 @@ class _OpenAITranscriber(SpeechToText):
         if not isinstance(text, str):
             raise ProviderInvalidResponse(self.name, detail="no text in the transcription")
         return text
-
-    async def probe(self) -> None:
-        """Transcribe half a second of a synthetic tone; raises the mapped ProviderError."""
-        await self.transcribe(
-            TranscriptionRequest(audio=probe_audio(), priority=Priority.BACKGROUND)
-        )
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import structlog
-
 from drtranscribe.config import ProviderSettings, Settings
-from drtranscribe.errors import ConfigError
-from drtranscribe.providers import is_usable, provider_settings
+from drtranscribe.providers import build_members
 from drtranscribe.transcription.base import SpeechToText
-
-log = structlog.get_logger(__name__)
 
 
 def _local_whisper(settings: Settings, _: ProviderSettings) -> SpeechToText:
@@ -56,15 +51,4 @@ PROVIDERS: dict[str, Callable[[Settings, ProviderSettings], SpeechToText]] = {
 
 def build_stt(settings: Settings) -> list[SpeechToText]:
     """The configured chain, minus cloud providers that have no key."""
-    unknown = [n for n in settings.stt_chain if n not in PROVIDERS]
-    if unknown:
-        raise ConfigError(f"unknown speech-to-text providers {unknown}; known: {sorted(PROVIDERS)}")
-    chain = []
-    for name in settings.stt_chain:
-        if not is_usable(settings, name):
-            log.info("provider.not_configured", chain="stt", provider=name)
-            continue
-        chain.append(PROVIDERS[name](settings, provider_settings(settings, name)))
-    if not chain:
-        raise ConfigError("no usable speech-to-text provider: add local_whisper or configure a key")
-    return chain
+    return build_members(settings, settings.stt_chain, PROVIDERS, chain="speech-to-text")
