@@ -14,8 +14,8 @@ test: install  ## the whole test suite
 	$(UV) run --frozen pytest -q
 
 lint: install
-	$(UV) run --frozen ruff check src tests bench scripts
-	$(UV) run --frozen ruff format --check src tests bench scripts
+	$(UV) run --frozen ruff check src tests bench scripts fuzz
+	$(UV) run --frozen ruff format --check src tests bench scripts fuzz
 	$(UV) run --frozen mypy
 
 schemas: install  ## regenerate the JSON Schemas in docs/

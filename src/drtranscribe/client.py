@@ -96,7 +96,7 @@ async def stream_audio(
                         "resume_token": state["resume_token"],
                     }
                 await ws.send(json.dumps(hello))
-                acked: asyncio.Queue[int] = asyncio.Queue()
+                answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # per chunk
                 ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
                 async def receive() -> bool:
@@ -109,8 +109,8 @@ async def stream_audio(
                             state["resume_token"] = message["resume_token"]
                             if not ready.done():
                                 ready.set_result(int(message["next_seq"]))
-                        elif kind == "ack":
-                            acked.put_nowait(int(message["seq"]))
+                        elif kind == "ack" or (kind == "error" and message.get("seq") is not None):
+                            answers.put_nowait(message)
                         elif kind == "final":
                             return True
                         elif kind == "error" and message.get("code") == "session_not_found":
@@ -124,16 +124,29 @@ async def stream_audio(
                             wait = began + due[index] - time.monotonic()
                             if wait > 0:
                                 await asyncio.sleep(wait)  # pacing, like a microphone
+                        await send_until_stored(index)
+                    await ws.send(json.dumps({"type": "stop"}))
+
+                async def send_until_stored(index: int) -> None:
+                    """Send chunk ``index``; resend it after a backoff while the server
+                    answers with a retryable refusal (rate limit, back-pressure, store)."""
+                    for attempt in range(30):
                         await ws.send(chunks[index])
                         stamp(
                             "out",
                             {"chunk": index, "bytes": len(chunks[index]),
                              "duration_s": pieces[index].duration_s},
                         )  # fmt: skip
-                        if not realtime:
-                            while await acked.get() < index:
-                                pass
-                    await ws.send(json.dumps({"type": "stop"}))
+                        while True:
+                            answer = await answers.get()
+                            if answer.get("seq") == index:
+                                break
+                        if answer["type"] == "ack":
+                            return
+                        if not answer.get("retryable"):
+                            raise StreamFailed(f"chunk {index} refused: {answer.get('code')}")
+                        await asyncio.sleep(min(2.0, 0.25 * 2**attempt))
+                    raise StreamFailed(f"chunk {index} was never stored")
 
                 receiver = asyncio.create_task(receive())
                 sender = asyncio.create_task(send())

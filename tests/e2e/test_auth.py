@@ -251,3 +251,32 @@ async def test_a_connection_that_never_starts_is_closed(tmp_path: Path, redis_ur
             assert await _refused(ws, Conversation(ws)) == ("start_timeout", 1008)
     finally:
         stop_server(server)
+
+
+async def test_the_reference_client_resends_what_the_rate_limit_refused(
+    tmp_path: Path, redis_url: str, speech: dict[str, SpeechFixture]
+) -> None:
+    from drtranscribe.client import stream_audio
+
+    server = start_server(
+        tmp_path,
+        {
+            "DRT_REDIS_URL": redis_url,
+            "DRT_LIMITS__CHUNK_BURST": "2",
+            "DRT_LIMITS__CHUNK_RATE_PER_S": "3",
+        },
+    )
+    try:
+        audio = load_audio_file(speech["consult_long"].path)
+        events = [e async for e in stream_audio(server.ws_url, audio, realtime=False)]
+    finally:
+        stop_server(server)
+    refused = [
+        e.message for e in events if e.direction == "in" and e.message.get("code") == "rate_limited"
+    ]
+    assert refused, "the limit never bit: the test proves nothing"
+    final = events[-1].message
+    assert final["type"] == "final"
+    assert final["audio"]["duration_s"] == pytest.approx(audio.duration_s, abs=0.01)
+    acks = [e.message["seq"] for e in events if e.direction == "in" and e.message["type"] == "ack"]
+    assert acks == list(range(len(acks)))

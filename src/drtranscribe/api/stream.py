@@ -211,7 +211,10 @@ class _Connection:
                         )
                     await self.on_message(parse_client_message(text))
             except ProtocolError as exc:
-                await self.error(exc.code, exc.message, retryable=exc.retryable)
+                # a refused audio frame names the seq it would have had: the client can
+                # tell which chunk to resend
+                seq = self.session.next_seq if self.session and data is not None else None
+                await self.error(exc.code, exc.message, retryable=exc.retryable, seq=seq)
                 await self.count_violation()
             except SessionError as exc:
                 await self.error(exc.code, exc.message)
