@@ -17,7 +17,7 @@ reference client against a real server, over a real WebSocket:
 
 Writes ``bench/results/stream-<label>-<time>.json`` (metrics only, no transcript text)
 and prints markdown tables. Transcripts can be kept for inspection outside the project
-with ``--keep-texts DIR``. See ``bench/README.md`` and ``docs/benchmarks-streaming.md``.
+with ``--keep-texts DIR``. See ``bench/README.md`` and ``docs/benchmarks.md`` (section 1).
 
     .venv/bin/python bench/stream_latency.py                       # defaults (~15 min)
     .venv/bin/python bench/stream_latency.py --skip-latency --cases all
@@ -593,10 +593,16 @@ def latency_summary(per_chunk: list[dict[str, Any]], target_s: float) -> dict[st
             r["server_s"] for r in hit if r.get("other_cores", 99.0) < QUIET_CORES
         ),
         "decode_s_quiet": stats(
-            r["decode_s"] for r in hit if r.get("other_cores", 99.0) < QUIET_CORES
+            r["decode_s"]
+            for r in hit
+            if "decode_s" in r and r.get("other_cores", 99.0) < QUIET_CORES
         ),
         "over_target": len(slow),
-        "over_target_while_busy": sum(1 for r in slow if r.get("other_cores", 0.0) >= QUIET_CORES),
+        **(
+            {"over_target_while_busy": sum(1 for r in slow if r["other_cores"] >= QUIET_CORES)}
+            if hit and all("other_cores" in r for r in hit)
+            else {}
+        ),
         "over_target_with_final_pass_overlap": sum(1 for r in slow if r["final_pass_overlap"]),
         "chunks_with_final_pass_overlap": sum(1 for r in hit if r["final_pass_overlap"]),
         "target_s": target_s,
@@ -747,7 +753,7 @@ def run_latency(
             if concurrency == 1:
                 add_server_breakdown(rows, records, one_run.session_id, decodes)
         lat["per_chunk"] += [row | {"session": i} for row in rows]
-    if server is not None and load.samples:
+    if server is not None and load.samples and concurrency == 1:
         breakdown = decode_summary(decodes, load.samples[0][0], load.samples[-1][0])
     summary = latency_summary(lat["per_chunk"], target_s) | {
         "sessions": sessions,
