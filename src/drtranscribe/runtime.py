@@ -23,7 +23,11 @@ from drtranscribe.resilience.breaker import BreakerState, CircuitBreaker
 from drtranscribe.resilience.chain import ChainPolicy, FallbackChain, P
 from drtranscribe.resilience.monitor import ProviderMonitor
 from drtranscribe.resilience.retry import RetryPolicy
-from drtranscribe.secrets.factory import open_secret_source, reject_placeholders
+from drtranscribe.secrets.factory import (
+    open_secret_source,
+    refresh_periodically,
+    reject_placeholders,
+)
 from drtranscribe.session.services import SessionServices
 from drtranscribe.state.embedded import EmbeddedRedis
 from drtranscribe.state.store import SessionStore, connect
@@ -120,18 +124,15 @@ async def _open_auth(settings: Settings, stack: AsyncExitStack) -> AuthState:
         token_ttl_s=settings.auth.stream_token_ttl_s,
     )
 
-    async def reload() -> None:
-        while True:
-            await asyncio.sleep(settings.secrets_refresh_s)
-            try:
-                await source.refresh()
-                fresh = await source.get(name)
-                if fresh:
-                    state.replace_keys(ApiKeys.from_json(fresh))
-            except Exception as exc:  # keep the keys we have
-                log.warning("auth.reload_failed", error=type(exc).__name__)
+    async def reload_keys() -> None:
+        fresh = await source.get(name)
+        if fresh:
+            state.replace_keys(ApiKeys.from_json(fresh))
 
-    task = asyncio.create_task(reload(), name="auth-reload")
+    task = asyncio.create_task(
+        refresh_periodically(source, settings.secrets_refresh_s, after=reload_keys),
+        name="secrets-refresh",
+    )
 
     async def stop() -> None:
         task.cancel()

@@ -181,12 +181,16 @@ async def refresh_periodically(
     interval_s: float,
     *,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    after: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Call ``source.refresh()`` every ``interval_s`` until cancelled; failures are logged."""
+    """Call ``source.refresh()`` every ``interval_s`` until cancelled, then ``after`` (e.g.
+    re-read what depends on the secrets); failures are logged and the old values kept."""
     while True:
         await sleep(interval_s)
         try:
             await source.refresh()
+            if after is not None:
+                await after()
         except Exception as exc:
             log.warning("secrets.refresh_failed", source=source.name, error=type(exc).__name__)
 

@@ -56,7 +56,7 @@ from drtranscribe.protocol import (
 )
 from drtranscribe.session.services import SessionServices
 from drtranscribe.session.window import Window, should_close
-from drtranscribe.state.store import ChunkRecord
+from drtranscribe.state.store import ChunkRecord, token_matches
 from drtranscribe.storage.base import final_key
 from drtranscribe.transcript import Segment
 from drtranscribe.transcription.base import (
@@ -170,9 +170,8 @@ class LiveSession:
         Another tenant's session is indistinguishable from one that does not exist."""
         store = services.store
         sid = message.session_id
-        if not await store.check_resume_token(sid, message.resume_token):
-            raise SessionError("session_not_found", "no such session (or it has expired)")
-        if (await store.meta(sid)).get("tenant", "default") != tenant:
+        meta = await store.meta(sid)
+        if not token_matches(meta, message.resume_token) or meta.get("tenant", "default") != tenant:
             raise SessionError("session_not_found", "no such session (or it has expired)")
         token = await store.take(sid, instance=services.instance_id)
         snap = await store.snapshot(sid)

@@ -91,6 +91,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_matches(meta: Mapping[str, str], token: str) -> bool:
+    """Does ``token`` open the session whose metadata is ``meta``? (constant time)"""
+    expected = meta.get("resume_token_sha256", "")
+    return bool(expected) and hmac.compare_digest(expected, hash_token(token))
+
+
 def connect(url: str, *, socket_timeout_s: float) -> aioredis.Redis:
     client: aioredis.Redis = aioredis.Redis.from_url(
         url,
@@ -196,10 +202,7 @@ class SessionStore:
         return await self._run(op)
 
     async def check_resume_token(self, session_id: str, token: str) -> bool:
-        expected = await self._run(
-            lambda: self.client.hget(key(session_id, "meta"), "resume_token_sha256")  # type: ignore[arg-type,return-value]
-        )
-        return bool(expected) and hmac.compare_digest(str(expected), hash_token(token))
+        return token_matches(await self.meta(session_id), token)
 
     # ------------------------------------------------------------------ fenced writes
 
