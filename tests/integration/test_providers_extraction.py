@@ -109,6 +109,18 @@ def segment(i: int, text: str | None = None) -> Segment:
     )
 
 
+# The fake's default answer merged into an empty note: the items take the speaker of
+# their evidence segment (seg-0000 is the clinician's), which the model does not give.
+DEFAULT_MERGED = ClinicalNote(
+    chief_complaint=TextItem(
+        id="cc-headache", evidence=["seg-0000"], text="headache", speaker="clinician"
+    ),
+    symptoms=[
+        Symptom(id="sym-headache", evidence=["seg-0000"], name="headache", speaker="clinician")
+    ],
+)
+
+
 def request_for(
     n: int = 1, changed: list[int] | None = None, note: ClinicalNote | None = None
 ) -> ExtractionRequest:
@@ -151,7 +163,12 @@ async def test_success_returns_the_validated_note(
     fake_providers.script(case.route, Ok(note=answer.model_dump_json()))
     extractor = make(case)
     note = await extractor.extract(request_for(1))
-    assert note == answer
+    assert note == answer.model_copy(
+        update={
+            "symptoms": [answer.symptoms[0].model_copy(update={"speaker": "clinician"})],
+            "medications": [answer.medications[0].model_copy(update={"speaker": "clinician"})],
+        }
+    )
     assert extractor.name == case.cls.name
     assert len(fake_providers.requests_to(case.route)) == 1
 
@@ -177,7 +194,7 @@ async def test_openai_style_request_shape(
     assert rec.body["temperature"] == 0.0
     fmt = rec.body["response_format"]
     assert fmt["type"] == "json_schema"
-    assert fmt["json_schema"]["name"] == "clinical_note"
+    assert fmt["json_schema"]["name"] == "clinical_note_changes"
     assert fmt["json_schema"]["schema"] == strict_note_schema()
     # The exact messages the pure builder gives (what a benchmark counts).
     assert rec.body["messages"] == build_messages(request)
@@ -249,10 +266,10 @@ async def test_only_changed_segments_and_a_bounded_context_are_sent(
     (rec,) = fake_providers.requests_to(case.route)
     sent = [m for m in MARKERS if m in rec.text]
     assert sent == MARKERS[5:10]  # 3 context segments before the first changed one + 2 new
-    assert "[seg-0008]" in rec.text
-    assert "[seg-0009]" in rec.text
+    assert "\n[8] (clinician) " in rec.text  # seg-0008, by its short name
+    assert "\n[9] (patient) " in rec.text
     assert "persistent cough" in rec.text  # the current note travels with every update
-    context, new = rec.text.rsplit("<new_segments>", 1)  # the instructions name the tag too
+    context, new = rec.text.rsplit("<new>", 1)  # the instructions name the tag too
     assert all(m in context for m in MARKERS[5:8])
     assert all(m in new for m in MARKERS[8:10])
 
@@ -264,8 +281,8 @@ async def test_the_context_window_is_configurable(
     await make(CASES[0], context_segments=6).extract(request_for(10, changed=[8, 9]))
     none, six = fake_providers.requests_to("openai.chat")
     assert [m for m in MARKERS if m in none.text] == MARKERS[8:10]
-    assert "<context_segments>" not in none.body["messages"][1]["content"]
-    assert "<context_segments>" in six.body["messages"][1]["content"]
+    assert "<context>" not in none.body["messages"][1]["content"]
+    assert "<context>" in six.body["messages"][1]["content"]
     assert [m for m in MARKERS if m in six.text] == MARKERS[2:10]
 
 
@@ -336,6 +353,34 @@ async def test_ids_stay_stable_when_the_model_renames_them(
     assert [(s.id, s.name, s.evidence) for s in note.symptoms] == [
         ("sym-headache", "Headache", ["seg-0000", "seg-0001"]),
         ("sym-fever", "Fever", ["seg-0001"]),  # unknown segment ids are dropped
+    ]
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[4]], ids=lambda c: c.id)
+async def test_an_answer_of_changes_is_merged_into_the_note(
+    case: Case, make: Callable[..., Any], fake_providers: FakeProviderServer
+) -> None:
+    before = ClinicalNote(
+        symptoms=[
+            Symptom(id="sym-headache", evidence=["seg-0000"], name="headache"),
+            Symptom(id="sym-cough", evidence=["seg-0000"], name="cough"),
+        ],
+        medications=[Medication(id="med-aspirin", evidence=["seg-0000"], name="aspirin")],
+    )
+    # Evidence in the prompt's short names; one item changed, one new, one retracted.
+    answer = {
+        "symptoms": [{"id": "sym-cough", "evidence": ["1"], "name": "cough", "onset": "2 weeks"}],
+        "medications": [{"id": "med-ibuprofen", "evidence": ["1"], "name": "ibuprofen"}],
+        "removed": ["sym-headache"],
+    }
+    fake_providers.script(case.route, Ok(note=json.dumps(answer)))
+    note = await make(case).extract(request_for(2, note=before))
+    assert [(s.id, s.onset, s.evidence) for s in note.symptoms] == [
+        ("sym-cough", "2 weeks", ["seg-0000", "seg-0001"])
+    ]
+    assert [(m.id, m.evidence, m.speaker) for m in note.medications] == [
+        ("med-aspirin", ["seg-0000"], None),  # untouched: stands as it was
+        ("med-ibuprofen", ["seg-0001"], "patient"),  # seg-0001 is the patient's
     ]
 
 
@@ -419,7 +464,7 @@ async def test_failures_map_to_provider_errors(
     assert ECHO not in "".join(traceback.format_exception(info.value))
     assert ECHO not in repr(logs)
     # Never a corrupted note: the next, valid answer goes through.
-    assert await extractor.extract(request_for(3)) == DEFAULT_NOTE
+    assert await extractor.extract(request_for(3)) == DEFAULT_MERGED
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -456,7 +501,9 @@ async def test_a_hang_times_out(
 async def test_the_openai_compatible_extractor_accepts_a_fenced_answer(
     make: Callable[..., Any], fake_providers: FakeProviderServer
 ) -> None:
-    answer = ClinicalNote(plan=[TextItem(id="plan-rest", evidence=["seg-0000"], text="rest")])
+    answer = ClinicalNote(
+        plan=[TextItem(id="plan-rest", evidence=["seg-0000"], text="rest", speaker="clinician")]
+    )
     fake_providers.script("openai.chat", BadContent(f"```json\n{answer.model_dump_json()}\n```"))
     assert await make(CASES[1]).extract(request_for(1)) == answer
 
@@ -471,7 +518,7 @@ async def test_probe_sends_only_the_synthetic_sentence(
     await make(case).probe()
     (rec,) = fake_providers.requests_to(case.route)
     assert PROBE_TEXT in rec.text
-    assert "<current_note>\n{}\n</current_note>" in rec.text
+    assert "<note>\n(empty)\n</note>" in rec.text
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

@@ -1,5 +1,6 @@
-"""The pure parts of the providers: incremental prompt selection, the strict note schema,
-answer validation, id stability, Retry-After parsing and the WAV upload encoding.
+"""The pure parts of the providers: incremental prompt selection, the compact note, the
+strict answer schema, answer validation, merging the changes, drafts, Retry-After parsing
+and the WAV upload encoding.
 
 No server here (hence the ``unit`` marker); kept next to the provider tests that rely on
 these pieces.
@@ -18,8 +19,20 @@ from pydantic import BaseModel
 
 from drtranscribe.errors import ProviderInvalidResponse
 from drtranscribe.extraction.base import ExtractionRequest
-from drtranscribe.extraction.llm_note import parse_note, stabilise_ids, strict_note_schema
-from drtranscribe.extraction.llm_prompt import build_messages, build_prompt, select_segments
+from drtranscribe.extraction.drafts import confirmed, with_drafts
+from drtranscribe.extraction.llm_note import (
+    NoteChanges,
+    merge_changes,
+    parse_changes,
+    strict_note_schema,
+)
+from drtranscribe.extraction.llm_prompt import (
+    build_messages,
+    build_prompt,
+    note_for_prompt,
+    segment_aliases,
+    select_segments,
+)
 from drtranscribe.extraction.note import (
     Allergy,
     ClinicalNote,
@@ -85,10 +98,9 @@ def test_the_prompt_carries_note_context_and_new_segments_in_order() -> None:
     assert prompt.changed_ids == ("s2",)
     assert prompt.context_ids == ("s1",)
     assert prompt.user == (
-        '<current_note>\n{"symptoms":[{"id":"sym-cough","name":"cough"}]}\n'
-        "</current_note>\n\n"
-        "<context_segments>\n[s1] (patient) I have a cough\n</context_segments>\n\n"
-        "<new_segments>\n[s2] (unknown) since when?\n</new_segments>"
+        "<note>\nsymptoms:\n- sym-cough: cough\n</note>\n"
+        "<context>\n[s1] (patient) I have a cough\n</context>\n"
+        "<new>\n[s2] since when?\n</new>"
     )
     assert build_messages(request, context_segments=1) == [
         {"role": "system", "content": prompt.system},
@@ -120,31 +132,47 @@ def test_the_schema_is_in_the_strict_subset() -> None:
     schema = strict_note_schema()
     nodes = _walk(schema)
     objects = [n for n in nodes if "properties" in n]
-    assert len(objects) == 7  # the note and its six item models
+    assert len(objects) == 7  # the changes and the note's six item models
     for obj in objects:
         assert obj["required"] == list(obj["properties"])
         assert obj["additionalProperties"] is False
     for node in nodes:
         assert "default" not in node
+        assert "description" not in node  # billed on every call; the prompt says it once
         if "$ref" in node:
             assert set(node) == {"$ref"}
     assert schema["type"] == "object"
-    assert set(schema["properties"]) == set(ClinicalNote.model_fields)
+    assert set(schema["properties"]) == set(ClinicalNote.model_fields) | {"removed"}
+
+
+def _item_schema(schema: dict[str, Any], section: str) -> dict[str, Any]:
+    node: dict[str, Any] = schema["properties"][section]
+    node = node["items"] if "items" in node else node["anyOf"][0]
+    if "$ref" in node:
+        node = schema["$defs"][node["$ref"].removeprefix("#/$defs/")]
+    return node
 
 
 def test_every_item_model_of_the_note_is_in_the_schema() -> None:
-    defs = strict_note_schema()["$defs"]
-    assert set(defs) == {"TextItem", "Symptom", "Medication", "Allergy", "Vital", "Diagnosis"}
+    schema = strict_note_schema()
+    assert set(schema["$defs"]) == {"TextItem"}  # used 8 times; the others are in place
     models: list[tuple[str, type[BaseModel]]] = [
-        ("Symptom", Symptom),
-        ("Medication", Medication),
-        ("Allergy", Allergy),
-        ("Vital", Vital),
-        ("Diagnosis", Diagnosis),
-        ("TextItem", TextItem),
+        ("symptoms", Symptom),
+        ("medications", Medication),
+        ("allergies", Allergy),
+        ("vitals", Vital),
+        ("assessment", Diagnosis),
+        ("plan", TextItem),
+        ("chief_complaint", TextItem),
     ]
-    for name, model in models:
-        assert set(defs[name]["properties"]) == set(model.model_fields)
+    for section, model in models:
+        # speaker and provisional are the server's to set
+        assert set(_item_schema(schema, section)["properties"]) == set(model.model_fields) - {
+            "speaker",
+            "provisional",
+        }
+    onset = _item_schema(schema, "symptoms")["properties"]["onset"]
+    assert onset == {"type": ["string", "null"]}  # nullable, as a type array
 
 
 def test_the_schema_is_a_fresh_copy() -> None:
@@ -155,12 +183,13 @@ def test_the_schema_is_a_fresh_copy() -> None:
 
 def test_a_full_strict_answer_validates() -> None:
     # What a strict-mode model returns: every field present, nulls for unknowns.
-    note = ClinicalNote(
+    changes = NoteChanges(
         symptoms=[Symptom(id="sym-a", name="a")],
         vitals=[Vital(id="vit-heart_rate", kind="heart_rate", value="80", unit="bpm")],
+        removed=["sym-b"],
     )
-    full = note.model_dump_json()  # every field, defaults included
-    assert parse_note("p", full) == note
+    full = changes.model_dump_json()  # every field, defaults included
+    assert parse_changes("p", full) == changes
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -172,17 +201,19 @@ def test_a_full_strict_answer_validates() -> None:
 )
 def test_invalid_answers_are_retryable_invalid_responses(content: str | None) -> None:
     with pytest.raises(ProviderInvalidResponse) as info:
-        parse_note("p", content)
+        parse_changes("p", content)
     assert info.value.retryable
     assert info.value.__cause__ is None
     assert info.value.__suppress_context__ or info.value.__context__ is None
 
 
 def test_a_fenced_answer_is_unwrapped() -> None:
-    assert parse_note("p", '```json\n{"plan": []}\n```') == ClinicalNote()
+    assert parse_changes("p", '```json\n{"plan": []}\n```') == NoteChanges()
 
 
-# ---------------------------------------------------------------------------- ids
+# ---------------------------------------------------------------------------- merge
+
+NO_SPEAKERS: dict[str, Any] = {}
 
 
 def test_kept_ids_win_and_renamed_items_get_their_old_id_back() -> None:
@@ -194,7 +225,7 @@ def test_kept_ids_win_and_renamed_items_get_their_old_id_back() -> None:
         vitals=[Vital(id="vit-bp", kind="blood_pressure", value="140/90", unit="mmHg")],
         follow_up=TextItem(id="fu-2-weeks", text="in two weeks"),
     )
-    answer = ClinicalNote(
+    answer = NoteChanges(
         medications=[
             Medication(id="m1", name="Aspirin", dose="75 mg"),
             Medication(id="med-metformin", name="metformin", dose="500 mg"),
@@ -204,43 +235,43 @@ def test_kept_ids_win_and_renamed_items_get_their_old_id_back() -> None:
         vitals=[Vital(id="vital-1", kind="blood_pressure", value="150/95", unit="mmHg")],
         follow_up=TextItem(id="fu-other", text="in three weeks"),
     )
-    note = stabilise_ids(answer, previous=previous, segment_ids=set())
-    assert [m.id for m in note.medications] == [
-        "med-aspirin",
+    note = merge_changes(answer, previous=previous, speakers=NO_SPEAKERS)
+    assert [m.id for m in note.medications] == [  # updated in place, new ones at the end
         "med-metformin",
+        "med-aspirin",
         "med-ramipril",
         "med-lisinopril-10",
     ]
-    assert note.medications[0].dose == "75 mg"
+    assert [m.dose for m in note.medications[:2]] == ["500 mg", "75 mg"]
     assert [v.id for v in note.vitals] == ["vit-bp"]
     assert note.follow_up is not None
-    assert note.follow_up.id == "fu-2-weeks"
+    assert (note.follow_up.id, note.follow_up.text) == ("fu-2-weeks", "in three weeks")
 
 
 def test_a_claimed_old_id_is_not_given_twice() -> None:
     previous = ClinicalNote(symptoms=[Symptom(id="sym-cough", name="cough")])
-    answer = ClinicalNote(
+    answer = NoteChanges(
         symptoms=[
             Symptom(id="x", name="Cough"),  # re-matched to sym-cough ...
-            Symptom(id="sym-cough", name="cough"),  # ... unless sym-cough is kept
+            Symptom(id="sym-cough", name="cough", onset="2 days"),  # ... unless it is named
         ]
     )
-    note = stabilise_ids(answer, previous=previous, segment_ids=set())
-    assert [s.id for s in note.symptoms] == ["x", "sym-cough"]
+    note = merge_changes(answer, previous=previous, speakers=NO_SPEAKERS)
+    assert [(s.id, s.onset) for s in note.symptoms] == [("sym-cough", "2 days"), ("x", None)]
 
 
 def test_fresh_ids_do_not_collide() -> None:
-    answer = ClinicalNote(plan=[TextItem(id="", text="Rest"), TextItem(id="", text="rest!")])
-    note = stabilise_ids(answer, previous=ClinicalNote(), segment_ids=set())
+    answer = NoteChanges(plan=[TextItem(id="", text="Rest"), TextItem(id="", text="rest!")])
+    note = merge_changes(answer, previous=ClinicalNote(), speakers=NO_SPEAKERS)
     assert [p.id for p in note.plan] == ["plan-rest", "plan-rest-2"]
 
 
 def test_evidence_keeps_known_segments_once_in_order() -> None:
-    answer = ClinicalNote(
+    answer = NoteChanges(
         symptoms=[Symptom(id="sym-a", name="a", evidence=["s2", "zz", "s1", "s2"])],
         chief_complaint=TextItem(id="cc-a", text="a", evidence=["zz", "s1"]),
     )
-    note = stabilise_ids(answer, previous=ClinicalNote(), segment_ids={"s1", "s2"})
+    note = merge_changes(answer, previous=ClinicalNote(), speakers={"s1": None, "s2": None})
     assert note.symptoms[0].evidence == ["s2", "s1"]
     assert note.chief_complaint is not None
     assert note.chief_complaint.evidence == ["s1"]
@@ -282,9 +313,9 @@ def test_the_prompt_shows_evidence_only_where_a_revised_segment_is_at_stake() ->
     segments = [seg(0, "fever"), seg(1, "a cough, I mean a cold"), seg(2, "new words")]
     request = ExtractionRequest(note=note, segments=segments, changed=frozenset({"s1", "s2"}))
     shown = build_prompt(request, context_segments=0).user
-    assert '{"id":"sym-cough","evidence":["s1"],"name":"cough"}' in shown  # s1 was revised
-    assert '{"id":"sym-fever","name":"fever"}' in shown
-    assert "speaker" not in shown.split("</current_note>")[0]
+    assert "\n- sym-cough: cough | evidence: s1\n" in shown  # s1 was revised
+    assert "\n- sym-fever: fever\n" in shown
+    assert "patient" not in shown.split("</note>")[0]
 
 
 def test_evidence_and_speaker_the_model_did_not_see_are_carried_over() -> None:
@@ -293,12 +324,12 @@ def test_evidence_and_speaker_the_model_did_not_see_are_carried_over() -> None:
             Medication(id="med-metformin", name="metformin", evidence=["s1"], speaker="patient")
         ]
     )
-    answer = ClinicalNote(
+    answer = NoteChanges(
         medications=[
             Medication(id="med-metformin", name="metformin", dose="1000 mg", evidence=["s4"])
         ]
     )
-    note = stabilise_ids(answer, previous=previous, segment_ids={"s1", "s4"})
+    note = merge_changes(answer, previous=previous, speakers={"s1": "patient", "s4": None})
     (med,) = note.medications
     assert (med.id, med.dose, med.evidence, med.speaker) == (
         "med-metformin",
@@ -306,3 +337,131 @@ def test_evidence_and_speaker_the_model_did_not_see_are_carried_over() -> None:
         ["s1", "s4"],
         "patient",
     )
+
+
+def test_the_note_in_the_prompt_is_one_line_per_item_without_defaults_or_drafts() -> None:
+    note = ClinicalNote(
+        chief_complaint=TextItem(id="cc-chest-pain", text="chest  pain\nfor 3 days"),
+        symptoms=[
+            Symptom(id="sym-fever", name="fever", negated=True, onset="2 | 3 days"),
+            Symptom(id="sym-rash", name="rash", provisional=True),
+        ],
+        medications=[Medication(id="med-metformin", name="metformin", dose="500 mg")],
+        vitals=[Vital(id="vit-blood_pressure", kind="blood_pressure", value="140/90", unit="mmHg")],
+    )
+    assert note_for_prompt(note) == (
+        "chief_complaint:\n- cc-chest-pain: chest pain for 3 days\n"
+        "symptoms:\n- sym-fever: fever | onset: 2 / 3 days | negated\n"
+        "medications:\n- med-metformin: metformin | dose: 500 mg\n"
+        "vitals:\n- vit-blood_pressure: blood_pressure | value: 140/90 | unit: mmHg"
+    )
+    assert note_for_prompt(ClinicalNote()) == "(empty)"
+
+
+def test_removed_ids_leave_the_note_unless_the_answer_also_updates_them() -> None:
+    previous = ClinicalNote(
+        chief_complaint=TextItem(id="cc-headache", text="headache"),
+        symptoms=[Symptom(id="sym-cough", name="cough"), Symptom(id="sym-fever", name="fever")],
+        allergies=[Allergy(id="alg-penicillin", substance="penicillin")],
+    )
+    answer = NoteChanges(
+        symptoms=[Symptom(id="sym-fever", name="fever", negated=True)],
+        removed=["sym-cough", "sym-fever", "cc-headache", "no-such-id"],
+    )
+    note = merge_changes(answer, previous=previous, speakers=NO_SPEAKERS)
+    assert [(s.id, s.negated) for s in note.symptoms] == [("sym-fever", True)]
+    assert note.chief_complaint is None
+    assert note.allergies == previous.allergies  # untouched sections stand
+
+
+def test_merged_items_are_confirmed_and_take_their_speaker_from_the_evidence() -> None:
+    previous = ClinicalNote(symptoms=[Symptom(id="sym-rash", name="rash", provisional=True)])
+    answer = NoteChanges(
+        symptoms=[
+            Symptom(id="sym-rash", name="rash", evidence=["s1"]),
+            Symptom(id="sym-itch", name="itch", evidence=["s1", "s2"]),
+            Symptom(id="sym-pain", name="pain", evidence=["s1", "s3"]),
+        ]
+    )
+    speakers: dict[str, Any] = {"s1": "patient", "s2": None, "s3": "clinician"}
+    note = merge_changes(answer, previous=previous, speakers=speakers)
+    assert [(s.id, s.speaker, s.provisional) for s in note.symptoms] == [
+        ("sym-rash", "patient", False),
+        ("sym-itch", "patient", False),
+        ("sym-pain", None, False),  # the evidence disagrees: unknown
+    ]
+
+
+def test_a_whole_note_answer_merges_to_itself() -> None:
+    previous = ClinicalNote(
+        symptoms=[Symptom(id="sym-cough", name="cough", evidence=["s1"])],
+        plan=[TextItem(id="plan-rest", text="rest", evidence=["s2"])],
+    )
+    answer = NoteChanges.model_validate(previous.model_dump())
+    speakers: dict[str, Any] = {"s1": None, "s2": None}
+    assert merge_changes(answer, previous=previous, speakers=speakers) == previous
+
+
+def test_server_segment_ids_are_shortened_in_the_prompt_and_back_in_the_answer() -> None:
+    segments = [
+        Segment(
+            id=f"seg-{i:04d}",
+            chunk_seq=i,
+            first_chunk_seq=i,
+            text=f"words {i}",
+            start=0.0,
+            end=1.0,
+            provider="t",
+            latency_ms=0.0,
+        )
+        for i in (0, 3, 12)
+    ]
+    assert segment_aliases(segments) == {"seg-0000": "0", "seg-0003": "3", "seg-0012": "12"}
+    assert segment_aliases([*segments, seg(3)]) == {  # "s3" fine; but no collisions ever
+        "seg-0000": "0",
+        "seg-0003": "3",
+        "seg-0012": "12",
+        "s3": "s3",
+    }
+    clash = [segments[1], seg(0).model_copy(update={"id": "3"})]
+    assert segment_aliases(clash) == {"seg-0003": "seg-0003", "3": "3"}
+    note = ClinicalNote(symptoms=[Symptom(id="sym-x", name="x", evidence=["seg-0003"])])
+    request = ExtractionRequest(note=note, segments=segments, changed=frozenset({"seg-0003"}))
+    prompt = build_prompt(request, context_segments=1)
+    assert prompt.user == (
+        "<note>\nsymptoms:\n- sym-x: x | evidence: 3\n</note>\n"
+        "<context>\n[0] words 0\n</context>\n<new>\n[3] words 3\n</new>"
+    )
+    answer = NoteChanges(symptoms=[Symptom(id="sym-y", name="y", evidence=["12", "3", "99"])])
+    merged = merge_changes(
+        answer,
+        previous=ClinicalNote(),
+        speakers={s.id: None for s in segments},
+        segment_ids=prompt.segment_ids,
+    )
+    assert merged.symptoms[0].evidence == ["seg-0012", "seg-0003"]
+
+
+# ---------------------------------------------------------------------------- drafts
+
+
+def test_drafts_come_from_unread_segments_only_and_never_override_the_note() -> None:
+    segments = [
+        seg(0, "I take metformin 500 mg twice a day."),
+        seg(1, "I also take aspirin 75 mg daily, and metformin 1000 mg now."),
+        seg(2, "No known drug allergies."),
+    ]
+    note = ClinicalNote(
+        medications=[Medication(id="med-metformin", name="metformin", dose="500 mg")],
+        symptoms=[Symptom(id="sym-old-draft", name="old draft", provisional=True)],
+    )
+    drafted = with_drafts(note, segments, {"s1", "s2"})
+    assert [(m.id, m.dose, m.provisional) for m in drafted.medications] == [
+        ("med-metformin", "500 mg", False),  # the confirmed item stands
+        ("med-aspirin", "75 mg", True),
+    ]
+    assert [(a.no_known_allergies, a.provisional) for a in drafted.allergies] == [(True, True)]
+    assert drafted.symptoms == []  # earlier drafts are replaced by this round's
+    assert all("s0" not in m.evidence for m in drafted.medications if m.provisional)
+    assert confirmed(drafted) == ClinicalNote(medications=note.medications)
+    assert with_drafts(note, segments, set()) == confirmed(note)

@@ -100,6 +100,13 @@ class KeywordExtractor(Extractor):
         return ClinicalNote(medications=list(meds.values()))
 
 
+class PaidKeywordExtractor(KeywordExtractor):
+    """The same, billed per token like a hosted LLM: the session calls it at a cadence."""
+
+    name = "paid-keywords"
+    pays_per_token = True
+
+
 Sent = list[dict[str, Any]]
 MakeSession = Callable[..., Awaitable[tuple[LiveSession, Sent]]]
 
@@ -109,14 +116,22 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
     stores: list[SessionStore] = []
 
     async def factory(
-        stt: SpeechToText, extractor: Extractor, *, min_interval_s: float = 0.0
+        stt: SpeechToText,
+        extractor: Extractor,
+        *,
+        min_interval_s: float = 0.0,
+        min_new_tokens: int = 0,
+        drafts: bool = True,
     ) -> tuple[LiveSession, Sent]:
+        cadence = ChainSettings(
+            min_interval_s=min_interval_s, min_new_tokens=min_new_tokens, drafts=drafts
+        )
         settings = Settings(
             environment="test",
             data_dir=tmp_path,
             redis_url=redis_url,
             segments=SegmentSettings(max_window_seconds=28, min_window_seconds=8),
-            resilience=ResilienceSettings(extraction=ChainSettings(min_interval_s=min_interval_s)),
+            resilience=ResilienceSettings(extraction=cadence),
         )
         store = SessionStore(connect(redis_url, socket_timeout_s=1), ttl_s=600)
         stores.append(store)
@@ -255,17 +270,103 @@ async def test_a_failed_extraction_is_reported_and_caught_up(make_session: MakeS
 
 async def test_an_extraction_cadence_coalesces_until_stop(make_session: MakeSession) -> None:
     stt = ScriptedSTT(
-        interim=["aspirin", "one", "two", "metformin"], final=["aspirin one two metformin"]
+        interim=["aspirin", "one", "two", "metformin"], final=["aspirin one", "two metformin"]
     )
-    extractor = KeywordExtractor()
-    session, sent = await make_session(stt, extractor, min_interval_s=3600)
-    await session.accept_chunk(_chunk(4.0))
+    extractor = PaidKeywordExtractor()
+    session, sent = await make_session(stt, extractor, min_interval_s=3600, drafts=False)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))  # first window closes: final text
     await extractor.entered.wait()  # the first update runs at once
-    for _ in range(3):
-        await session.accept_chunk(_chunk(4.0))
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))  # second window: final text
     await session._chunks.join()
-    assert len(extractor.requests) == 1  # the others wait for the cadence ...
+    await session._finals.join()
+    await session.notes.caught_up()
+    assert len(extractor.requests) == 1  # the second window waits for the cadence ...
+    assert [m.name for m in session.note.medications] == ["aspirin"]  # (no drafts here)
     final = await session.stop()  # ... which stop cuts short
     assert len(extractor.requests) == 2
+    assert extractor.requests[1].changed == {"seg-0002"}
     assert sorted(m.name for m in final.note.medications) == ["aspirin", "metformin"]
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def test_a_free_extractor_ignores_the_cadence(make_session: MakeSession) -> None:
+    stt = ScriptedSTT(interim=["aspirin", "metformin"], final=["aspirin metformin"])
+    extractor = KeywordExtractor()
+    session, _ = await make_session(stt, extractor, min_interval_s=3600, min_new_tokens=10**6)
+    for _ in range(2):
+        await session.accept_chunk(_chunk(4.0))
+        await session._chunks.join()
+        await session.notes.caught_up()
+    assert [m.name for m in session.note.medications] == ["aspirin", "metformin"]
+    assert not any(m.provisional for m in session.note.medications)
+    await session.stop()
+
+
+async def test_drafts_fill_in_between_paid_updates_until_the_llm_confirms_them(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(
+        interim=["I take aspirin 75 mg daily.", "And metformin 500 mg twice a day."],
+        final=["I take aspirin 75 mg daily. And metformin 500 mg twice a day."],
+    )
+    extractor = PaidKeywordExtractor()
+    session, sent = await make_session(stt, extractor, min_new_tokens=10**6)
+    await session.accept_chunk(_chunk(4.0))
+    await session._chunks.join()
+    await session.notes.caught_up()
+    assert extractor.requests == []  # not due: the local rules drafted instead
+    assert [(m.id, m.dose, m.provisional) for m in session.note.medications] == [
+        ("med-aspirin", "75 mg", True)
+    ]
+    stored = await session.services.store.snapshot(session.session_id)
+    assert stored is not None
+    assert stored.note == session.note  # drafts are stored: they survive a failover
+    await session.accept_chunk(_chunk(4.0))
+    await session._chunks.join()
+    await session.notes.caught_up()
+    assert [(m.id, m.provisional) for m in session.note.medications] == [
+        ("med-aspirin", True),
+        ("med-metformin", True),
+    ]
+    final = await session.stop()
+    (request,) = extractor.requests  # stop calls the chain once, whatever the cadence
+    assert request.note == ClinicalNote()  # the LLM is never sent drafts
+    assert [(m.id, m.provisional) for m in final.note.medications] == [
+        ("med-aspirin", False),
+        ("med-metformin", False),
+    ]
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+    drafted = [op for m in sent if m["type"] == "note" for op in m["patch"]]
+    assert any(op["path"].endswith("/provisional") and op["value"] is False for op in drafted)
+
+
+async def test_a_paid_chain_reads_final_text_once_enough_of_it_is_unread(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(
+        interim=["aspirin", "then metformin"],
+        final=["aspirin, then metformin, and more words to pass the threshold"],
+    )
+    extractor = PaidKeywordExtractor()
+    session, sent = await make_session(stt, extractor, min_new_tokens=10)  # ~40 characters
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))  # 10 s, quiet: the window closes
+    await session._chunks.join()
+    await session._finals.join()
+    await session.notes.caught_up()
+    # Interim text is only drafted; the final pass's text is read, once.
+    (request,) = extractor.requests
+    assert [(s.text, s.final) for s in request.segments if s.id in request.changed] == [
+        ("aspirin, then metformin, and more words to pass the threshold", True)
+    ]
+    assert [(m.name, m.provisional) for m in session.note.medications] == [
+        ("aspirin", False),
+        ("metformin", False),
+    ]
+    drafts = [op for m in sent if m["type"] == "note" for op in m["patch"]]
+    assert any(op["op"] == "add" and op["value"].get("provisional") is True for op in drafts)
+    final = await session.stop()
+    assert len(extractor.requests) == 1  # nothing unread at stop: no second call
     assert _rebuild(sent) == final.note.model_dump(mode="json")

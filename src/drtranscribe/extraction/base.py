@@ -12,6 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import structlog
 
@@ -41,6 +42,10 @@ class Extractor(ABC):
     """Base class of every note extractor."""
 
     name: str = "extractor"
+    #: True when every call costs money by the token (hosted LLMs): the note worker then
+    #: calls at a cadence (``resilience.extraction.min_new_tokens``) and drafts with the
+    #: local rules in between. False: called on every update.
+    pays_per_token: ClassVar[bool] = False
 
     def __init__(self, *, timeout_s: float = 30.0) -> None:
         self.timeout_s = timeout_s

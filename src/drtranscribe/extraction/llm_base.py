@@ -1,5 +1,5 @@
 """What every LLM extractor shares, whatever its SDK: the incremental prompt, the
-validated answer, stable ids, the ``extract.llm_call`` log line and the health probe.
+validated answer merged into the note, the ``extract.llm_call`` log line and the health probe.
 
 A concrete extractor implements only :meth:`LLMExtractor._complete`: send a
 :class:`~drtranscribe.extraction.llm_prompt.NotePrompt`, return the model's text and
@@ -17,7 +17,7 @@ import structlog
 
 from drtranscribe.config import ProviderSettings
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
-from drtranscribe.extraction.llm_note import parse_note, stabilise_ids
+from drtranscribe.extraction.llm_note import merge_changes, parse_changes
 from drtranscribe.extraction.llm_prompt import DEFAULT_CONTEXT_SEGMENTS, NotePrompt, build_prompt
 from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.transcript import Segment
@@ -62,6 +62,7 @@ class LLMExtractor(Extractor):
     """An extractor that asks a hosted LLM for the updated note, incrementally."""
 
     DEFAULT_MODEL: ClassVar[str]
+    pays_per_token: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -93,9 +94,12 @@ class LLMExtractor(Extractor):
             segments_sent=len(prompt.changed_ids),
             context_sent=len(prompt.context_ids),
         )
-        note = parse_note(self.name, completion.content)
-        return stabilise_ids(
-            note, previous=request.note, segment_ids={s.id for s in request.segments}
+        changes = parse_changes(self.name, completion.content)
+        return merge_changes(
+            changes,
+            previous=request.note,
+            speakers={s.id: s.speaker for s in request.segments},
+            segment_ids=prompt.segment_ids,
         )
 
     @abstractmethod

@@ -1,4 +1,10 @@
-"""The note's JSON schema for structured output, answer validation and id stability.
+"""What the LLM answers: the note's changes, their schema, validation and merge.
+
+Answer. The model does not restate the note: it answers with a :class:`NoteChanges`,
+the note's own shape holding only the items it adds or changes (each restated in full
+under its id) plus ``removed``, the ids of items it retracts. Output tokens and
+latency then grow with what was said since the last update, not with the note; a
+model that restates the whole note anyway is merged the same way.
 
 Schema. OpenAI's strict structured outputs (``"strict": true``) need every object to
 list all its properties in ``required`` and set ``additionalProperties: false``; a
@@ -7,43 +13,62 @@ list all its properties in ``required`` and set ``additionalProperties: false``;
 strict mode has the same rules (https://console.groq.com/docs/structured-outputs) and
 Gemini's ``responseJsonSchema`` the same ``$ref`` rule
 (https://ai.google.dev/gemini-api/docs/structured-output). :func:`strict_note_schema`
-derives such a schema from :class:`ClinicalNote`: optional fields stay optional in
+derives such a schema from :class:`NoteChanges`: optional fields stay optional in
 meaning because they are already nullable (``anyOf [..., null]``); fields with a
 non-null default (lists, ``negated``, ``status``) become required, and the model fills
-them. Every answer of that schema validates against ``ClinicalNote``.
+them. The schema is sent with every call and billed as input (OpenAI counts it about as
+the JSON's tokens without ``required``/``additionalProperties``), so it is kept short:
+nullable scalars as ``"type": [..., "null"]`` (both OpenAI's strict mode and Gemini's
+``responseJsonSchema`` take type arrays), item models used once written in place
+rather than behind a ``$ref``, no ``title``/``description`` (the system prompt says
+what the fields mean once) and none of the fields the server owns: ``speaker`` (taken
+from the evidence segments' speakers) and ``provisional``. Every answer of that schema
+validates against ``NoteChanges``.
 
-Validation. :func:`parse_note` turns the model's text into a ``ClinicalNote`` or raises
+Validation. :func:`parse_changes` turns the model's text into ``NoteChanges`` or raises
 ``ProviderInvalidResponse`` (retryable); a corrupted note is never returned. The
 pydantic error is not chained: its text quotes the answer, which quotes the transcript.
 
-Id stability (:func:`stabilise_ids`), applied after every answer, because the model is
-asked but not forced to keep ids:
+Merge (:func:`merge_changes`), because the model is asked but not forced to keep ids:
 
-* an item whose id is not in the previous note's section is matched to a previous item
-  of the same section by its key (symptom, medication, diagnosis name; allergy
-  substance; vital kind; the text of a text item, all slugged); an unclaimed match gives
-  the previous id back;
+* an answered item whose id is in the previous note's section updates that item in
+  place; otherwise it is matched by its key (symptom, medication, diagnosis name;
+  allergy substance; vital kind; the text of a text item, all slugged) to a previous
+  item of the same section that no answered id names, and updates that one; otherwise
+  it is added at the end;
 * the single-valued chief complaint and follow-up keep their previous id;
 * an empty or duplicate id gets a fresh ``<prefix>-<slug>`` id (suffixed ``-2``, ...);
-* evidence is reduced to ids of segments that exist, without duplicates.
+* ``removed`` ids leave the note, unless the same answer also updates them;
+* evidence is the previous evidence plus the answer's, reduced to ids of segments that
+  exist, without duplicates; ``speaker`` is kept, or taken from the evidence segments
+  when they agree; merged items are not provisional.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
 import pydantic
+from pydantic import Field
 
 from drtranscribe.errors import ProviderInvalidResponse
 from drtranscribe.extraction.llm_prompt import ID_PREFIXES
-from drtranscribe.extraction.note import ClinicalNote, NoteItem
+from drtranscribe.extraction.note import ClinicalNote, NoteItem, Speaker
 
-SCHEMA_NAME = "clinical_note"
-_DROP = ("title", "default")
+SCHEMA_NAME = "clinical_note_changes"
+_DROP = ("title", "default", "description")
+_SERVER_OWNED = ("speaker", "provisional")
+
+
+class NoteChanges(ClinicalNote):
+    """An LLM's answer: the note's items it adds or changes, and those it removes."""
+
+    removed: list[str] = Field(default_factory=list)
 
 
 def _strict(node: Any) -> Any:
@@ -54,20 +79,51 @@ def _strict(node: Any) -> Any:
     if "$ref" in node:  # no sibling keywords next to a $ref
         return {"$ref": node["$ref"]}
     out = {k: _strict(v) for k, v in node.items() if k not in _DROP}
+    options = out.get("anyOf")
+    if (
+        isinstance(options, list)
+        and len(options) == 2
+        and options[1] == {"type": "null"}
+        and set(options[0]) == {"type"}
+    ):  # anyOf [{"type": "string"}, {"type": "null"}] -> {"type": ["string", "null"]}
+        del out["anyOf"]
+        out["type"] = [options[0]["type"], "null"]
     if isinstance(out.get("properties"), dict):
+        for name in _SERVER_OWNED:
+            out["properties"].pop(name, None)
         out["required"] = list(out["properties"])
         out["additionalProperties"] = False
     return out
 
 
+def _inline_single_use(schema: dict[str, Any]) -> dict[str, Any]:
+    """Definitions referenced once are written in place (a ``$ref`` costs tokens too)."""
+    defs: dict[str, Any] = schema.get("$defs", {})
+    uses = json.dumps(schema).count
+    once = {name for name in defs if uses(f'"#/$defs/{name}"') == 1}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in once:
+            return walk(defs[ref.removeprefix("#/$defs/")])
+        return {k: walk(v) for k, v in node.items()}
+
+    out: dict[str, Any] = walk({k: v for k, v in schema.items() if k != "$defs"})
+    kept = {name: walk(d) for name, d in defs.items() if name not in once}
+    return {"$defs": kept, **out} if kept else out
+
+
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
-    schema: dict[str, Any] = _strict(ClinicalNote.model_json_schema())
-    return schema
+    return _inline_single_use(_strict(NoteChanges.model_json_schema()))
 
 
 def strict_note_schema() -> dict[str, Any]:
-    """The note's JSON schema in the strict subset (a fresh copy: callers may mutate it)."""
+    """The answer's JSON schema in the strict subset (a fresh copy: callers may mutate it)."""
     return copy.deepcopy(_schema())
 
 
@@ -80,11 +136,11 @@ def _strip_fences(text: str) -> str:
     return stripped.strip()
 
 
-def parse_note(provider: str, content: str | None) -> ClinicalNote:
+def parse_changes(provider: str, content: str | None) -> NoteChanges:
     if content is None or not content.strip():
         raise ProviderInvalidResponse(provider, detail="empty answer")
     try:
-        return ClinicalNote.model_validate_json(_strip_fences(content))
+        return NoteChanges.model_validate_json(_strip_fences(content))
     except pydantic.ValidationError:
         raise ProviderInvalidResponse(provider, detail="answer is not a valid note") from None
 
@@ -114,7 +170,7 @@ _KEYS: dict[str, Callable[[Any], str]] = {
     "assessment": lambda i: str(i.name),
     "plan": _text_key,
 }
-_SINGLE = ("chief_complaint", "follow_up")
+SINGLE_SECTIONS = ("chief_complaint", "follow_up")
 
 
 def _fresh_id(prefix: str, key: str, taken: set[str]) -> str:
@@ -133,66 +189,113 @@ def _evidence(item: NoteItem, segment_ids: Collection[str]) -> list[str]:
     return seen
 
 
-def _section(
-    section: str,
-    items: list[NoteItem],
-    previous: list[NoteItem],
-    segment_ids: Collection[str],
-) -> list[NoteItem]:
-    key = _KEYS[section]
-    prefix = ID_PREFIXES[section]
-    previous_ids = {p.id for p in previous}
-    by_id = {p.id: p for p in previous}
-    unclaimed: dict[str, list[str]] = {}
-    kept = {i.id.strip() for i in items if i.id.strip() in previous_ids}
-    for p in previous:
-        if p.id not in kept:
-            unclaimed.setdefault(slug(key(p)), []).append(p.id)
-    taken: set[str] = set()
-    out: list[NoteItem] = []
-    for item in items:
-        item_id = item.id.strip()
-        if item_id not in previous_ids:
-            matches = unclaimed.get(slug(key(item)))
-            if matches:
-                item_id = matches.pop(0)
-        if not item_id or item_id in taken:
-            item_id = _fresh_id(prefix, key(item), taken | kept)
-        taken.add(item_id)
-        out.append(_carry_over(item, item_id, by_id.get(item_id), segment_ids))
-    return out
+def item_key(section: str, item: Any) -> str:
+    """What an item of ``section`` is about, slugged: two items with the same key are the
+    same fact (the rules extractor and the LLM name them alike)."""
+    return slug(_KEYS[section](item))
+
+
+def _speaker(evidence: list[str], speakers: Mapping[str, Speaker | None]) -> Speaker | None:
+    said_by = {speakers.get(e) for e in evidence} - {None}
+    return said_by.pop() if len(said_by) == 1 else None
 
 
 def _carry_over(
-    item: NoteItem, item_id: str, before: NoteItem | None, segment_ids: Collection[str]
+    item: NoteItem,
+    item_id: str,
+    before: NoteItem | None,
+    speakers: Mapping[str, Speaker | None],
 ) -> NoteItem:
-    """The item under its stable id, with the evidence and speaker the model did not see
-    (the prompt leaves them out) carried over from the previous version."""
-    evidence = _evidence(item, segment_ids)
+    """The item under its id, with the evidence and speaker of its previous version (the
+    prompt leaves them out) carried over, and confirmed."""
+    evidence = _evidence(item, speakers)
     speaker = item.speaker
     if before is not None:
-        evidence = [e for e in _evidence(before, segment_ids) if e not in evidence] + evidence
+        evidence = [e for e in _evidence(before, speakers) if e not in evidence] + evidence
         speaker = speaker or before.speaker
-    return item.model_copy(update={"id": item_id, "evidence": evidence, "speaker": speaker})
+    return item.model_copy(
+        update={
+            "id": item_id,
+            "evidence": evidence,
+            "speaker": speaker or _speaker(evidence, speakers),
+            "provisional": False,
+        }
+    )
 
 
-def stabilise_ids(
-    note: ClinicalNote, *, previous: ClinicalNote, segment_ids: Collection[str]
+def _merge_section(
+    section: str,
+    answered: list[NoteItem],
+    previous: list[NoteItem],
+    removed: set[str],
+    speakers: Mapping[str, Speaker | None],
+) -> list[NoteItem]:
+    prefix = ID_PREFIXES[section]
+    by_id = {p.id: p for p in previous}
+    claimed = {i.id.strip() for i in answered} & set(by_id)  # an exact id wins its item
+    by_key: dict[str, str] = {}
+    for p in previous:
+        if p.id not in claimed:
+            by_key.setdefault(item_key(section, p), p.id)
+    merged: dict[str, NoteItem] = dict(by_id)
+    updated: set[str] = set()
+    for item in answered:
+        item_id = item.id.strip()
+        if item_id not in by_id:
+            item_id = by_key.pop(item_key(section, item), item_id)
+        if not item_id or item_id in updated:
+            item_id = _fresh_id(prefix, _KEYS[section](item), set(merged) | updated)
+        updated.add(item_id)
+        merged[item_id] = _carry_over(item, item_id, by_id.get(item_id), speakers)
+    kept = merged.items()
+    return [item for item_id, item in kept if item_id in updated or item_id not in removed]
+
+
+def _unalias(changes: NoteChanges, names: Mapping[str, str]) -> NoteChanges:
+    """The answer with the evidence written in segment ids (the prompt's short names)."""
+    update: dict[str, Any] = {}
+    for section in ClinicalNote.model_fields:
+        value = getattr(changes, section)
+        items = value if isinstance(value, list) else [value]
+        fixed = [
+            i.model_copy(update={"evidence": [names.get(e, e) for e in i.evidence]})
+            for i in items
+            if i is not None
+        ]
+        update[section] = fixed if isinstance(value, list) else (fixed[0] if fixed else None)
+    return changes.model_copy(update=update)
+
+
+def merge_changes(
+    changes: NoteChanges,
+    *,
+    previous: ClinicalNote,
+    speakers: Mapping[str, Speaker | None],
+    segment_ids: Mapping[str, str] | None = None,
 ) -> ClinicalNote:
-    """``note`` with ids kept stable against ``previous`` and evidence cleaned (see the
-    module docstring)."""
+    """``previous`` with ``changes`` applied (see the module docstring). ``speakers``:
+    segment id -> speaker, for every segment of the transcript; ``segment_ids``: the
+    names the prompt gave segments -> their ids (evidence is answered in those names)."""
+    if segment_ids:
+        changes = _unalias(changes, segment_ids)
+    removed = set(changes.removed)
     update: dict[str, Any] = {}
     for section in _KEYS:
-        update[section] = _section(
-            section, list(getattr(note, section)), list(getattr(previous, section)), segment_ids
+        update[section] = _merge_section(
+            section,
+            list(getattr(changes, section)),
+            list(getattr(previous, section)),
+            removed,
+            speakers,
         )
-    for section in _SINGLE:
-        item: NoteItem | None = getattr(note, section)
-        if item is None:
-            continue
+    for section in SINGLE_SECTIONS:
+        item: NoteItem | None = getattr(changes, section)
         before: NoteItem | None = getattr(previous, section)
+        if item is None:
+            update[section] = None if before is not None and before.id in removed else before
+            continue
         item_id = before.id if before is not None else item.id.strip()
         if not item_id:
             item_id = _fresh_id(ID_PREFIXES[section], str(getattr(item, "text", "")), set())
-        update[section] = _carry_over(item, item_id, before, segment_ids)
-    return note.model_copy(update=update)
+        update[section] = _carry_over(item, item_id, before, speakers)
+    return previous.model_copy(update=update)

@@ -3,6 +3,9 @@
 Every item has a stable ``id`` (derived from what it is about, not from when it was
 found), so a JSON Patch stream updates it in place, and ``evidence``: the ids of the
 transcript segments it rests on. ``speaker`` says who said it, when known.
+``provisional`` marks a draft: an item the local rules found in speech that the note's
+LLM has not read yet (see :mod:`drtranscribe.extraction.drafts`); the next LLM update
+confirms, corrects or drops it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ class NoteItem(BaseModel):
         default_factory=list, description="Ids of the transcript segments this item rests on."
     )
     speaker: Speaker | None = Field(default=None, description="Who said it, when known.")
+    provisional: bool = Field(
+        default=False,
+        description="A draft from the local rules, not yet confirmed by the note's LLM; "
+        "the next LLM update confirms, corrects or removes it.",
+    )
 
 
 class TextItem(NoteItem):

@@ -9,8 +9,9 @@ Three tasks per session keep the live path short:
   so transcript events keep chunk order;
 * the final worker re-transcribes closed windows (see :mod:`.window`), in order, at a
   lower priority than any interim decode;
-* the note worker coalesces: while an extraction runs, newer segments wait and go
-  together into the next one, so a slow extractor never builds a queue.
+* the note worker (:mod:`.note_keeper`) keeps the clinical note up to date: it
+  coalesces segments while an extraction runs, calls a paid extractor at a cadence and
+  drafts with the local rules in between.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ from drtranscribe.errors import (
     SessionTakenOver,
     StorageError,
 )
-from drtranscribe.extraction.base import ExtractionRequest, Extractor
-from drtranscribe.extraction.diff import note_patch
 from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.protocol import (
     AckMessage,
@@ -54,6 +53,7 @@ from drtranscribe.protocol import (
     StartMessage,
     TranscriptMessage,
 )
+from drtranscribe.session.note_keeper import NoteKeeper
 from drtranscribe.session.services import SessionServices
 from drtranscribe.session.window import Window, should_close
 from drtranscribe.state.store import ChunkRecord, token_matches
@@ -100,21 +100,22 @@ class LiveSession:
         self.created_at = time.time()
         self.layout: tuple[int, int] | None = None  # (sample_rate, channels)
         self.segments: dict[str, Segment] = {}
-        self.note = ClinicalNote()
-        self.note_version = 0
-        self._extracted: dict[str, str] = {}  # segment id -> text the note reflects
+        self.notes = NoteKeeper(
+            services,
+            session_id,
+            token=token,
+            transcript=self.transcript,
+            emit=emit,
+            on_taken_over=self._taken_over,
+            log=self.log,
+        )
         self._window: Window | None = None
 
         self._chunks: asyncio.Queue[tuple[int, PcmAudio, float, float]] = asyncio.Queue()
         self._finals: asyncio.Queue[Window] = asyncio.Queue()
-        self._note_dirty = asyncio.Event()
-        self._note_idle = asyncio.Condition()
-        self._marked = 0  # note updates asked for
-        self._applied = 0  # note updates done (up to the mark seen at their start)
         self._pending = 0  # chunks stored but not transcribed
         self._room = asyncio.Condition()
         self._stopping = False
-        self._stop_requested = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.on_taken_over: Callable[[], Awaitable[None]] | None = None
         self.taken_over = False
@@ -192,8 +193,7 @@ class LiveSession:
         if "sample_rate" in meta:
             session.layout = (int(meta["sample_rate"]), int(meta["channels"]))
         session.segments = {s.id: s for s in snap.segments}
-        session.note, session.note_version = snap.note, snap.note_version
-        session._extracted = dict(snap.extracted_through)
+        session.notes.restore(snap.note, snap.note_version, snap.extracted_through)
         if meta.get("status") == "finished":
             return session._final_message(meta.get("final_audio_key") or None)
         await emit(session._session_message(message.resume_token, resumed=True))
@@ -213,8 +213,7 @@ class LiveSession:
         )  # fmt: skip
         await session._recover(snap.chunks)
         session._spawn()
-        session._marked += 1
-        session._note_dirty.set()  # catch the note up with segments it may not reflect yet
+        session.notes.mark()  # catch the note up with segments it may not reflect yet
         session.log.info("session.resumed", next_seq=session.next_seq, fence=token)
         return session
 
@@ -273,7 +272,7 @@ class LiveSession:
         for name, coro in (
             ("chunks", self._chunk_worker()),
             ("finals", self._final_worker()),
-            ("note", self._note_worker()),
+            ("note", self.notes.run()),
         ):
             self._tasks.append(asyncio.create_task(coro, name=f"{self.session_id}:{name}"))
 
@@ -285,6 +284,7 @@ class LiveSession:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        self.notes.close()
         self.log.info("session.detached", next_seq=self.next_seq)
 
     # ------------------------------------------------------------------ input
@@ -345,13 +345,12 @@ class LiveSession:
     async def stop(self) -> FinalMessage:
         """Finish: drain transcription, close the last window, final note, combined audio."""
         self._stopping = True
-        self._stop_requested.set()
         await self._chunks.join()
         if self._window is not None:
             self._finals.put_nowait(self._window)
             self._window = None
         await self._finals.join()
-        await self._note_caught_up()
+        await self.notes.finish()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -405,6 +404,14 @@ class LiveSession:
             transcript=self.transcript(),
             audio=audio_location,
         )
+
+    @property
+    def note(self) -> ClinicalNote:
+        return self.notes.note
+
+    @property
+    def note_version(self) -> int:
+        return self.notes.version
 
     def transcript(self) -> list[Segment]:
         return sorted(self.segments.values(), key=lambda s: s.first_chunk_seq)
@@ -582,83 +589,4 @@ class LiveSession:
         await self.services.store.save_segment(self.session_id, self.token, segment)
         self.segments[segment.id] = segment
         await self._emit(TranscriptMessage(segment=segment))
-        self._marked += 1
-        self._note_dirty.set()
-
-    # ------------------------------------------------------------------ note
-
-    async def _note_caught_up(self) -> None:
-        async with self._note_idle:
-            await self._note_idle.wait_for(lambda: self._applied >= self._marked)
-
-    async def _note_worker(self) -> None:
-        interval = self.settings.resilience.extraction.min_interval_s
-        last = -float("inf")
-        while True:
-            await self._note_dirty.wait()
-            wait = last + interval - time.monotonic()
-            if wait > 0 and not self._stopping:  # cadence: let more segments coalesce
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self._stop_requested.wait()
-            last = time.monotonic()
-            self._note_dirty.clear()
-            mark = self._marked
-            try:
-                await self._update_note()
-            except SessionTakenOver:
-                await self._taken_over()
-            except AllProvidersFailed as exc:
-                self.log.error("extract.all_failed", providers=len(exc.errors))
-                await self._emit(
-                    ErrorMessage(code="extraction_failed", message=str(exc), retryable=True)
-                )
-            except StorageError:
-                self.log.error("storage.unavailable", stage="note")
-                await self._emit(
-                    ErrorMessage(
-                        code="store_unavailable", message="note could not be saved", retryable=True
-                    )
-                )
-            except Exception:
-                self.log.exception("session.note_error")
-                await self._emit(ErrorMessage(code="internal_error", message="note update failed"))
-            async with self._note_idle:
-                self._applied = mark
-                self._note_idle.notify_all()
-
-    async def _update_note(self) -> None:
-        segments = self.transcript()
-        changed = frozenset(s.id for s in segments if self._extracted.get(s.id) != s.text)
-        if not changed:
-            return
-        request = ExtractionRequest(note=self.note, segments=segments, changed=changed)
-
-        async def call(extractor: Extractor) -> ClinicalNote:
-            return await extractor.extract(request)
-
-        started = time.monotonic()
-        answered = await self.services.extraction.call_detailed(call)
-        new_note = answered.value
-        self.services.metrics.stage_latency.labels("extraction", answered.provider).observe(
-            time.monotonic() - started
-        )
-        ops = note_patch(self.note, new_note)
-        through = {s.id: s.text for s in segments}
-        if ops:
-            version = self.note_version + 1
-            failpoints.hit("during_extraction", version)
-            await self.services.store.save_note(
-                self.session_id, self.token, version, new_note, extracted_through=through
-            )
-            self.note, self.note_version = new_note, version
-            await self._emit(NoteMessage(version=version, patch=ops))
-        self._extracted = through
-        self.log.info(
-            "note.updated",
-            note_version=self.note_version,
-            operations=len(ops),
-            fields_changed=sorted({op.path.split("/")[1] for op in ops}),
-            segments_changed=len(changed),
-            latency_ms=round((time.monotonic() - started) * 1000, 1),
-        )
+        self.notes.mark()

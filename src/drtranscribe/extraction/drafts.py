@@ -1,0 +1,74 @@
+"""Drafts: what the local rules find in speech the note's LLM has not read yet.
+
+An LLM extractor costs money per token, so the note worker calls it at a cadence
+(``resilience.extraction.min_new_tokens``: one call per so much new transcript), not on
+every segment. In between, the note would stand still for a minute or more while the
+clinician talks. Drafts fill that gap: the local rules extractor (about a millisecond)
+reads the segments the LLM has not read, and what it finds that the confirmed note does
+not hold yet is shown at once as ``provisional`` items.
+
+The LLM never sees drafts (:func:`confirmed` is what it is sent); it reads the segments
+they came from, so its next answer confirms a draft (same ``<prefix>-<slug>`` id, now
+not provisional), corrects it or leaves it out, and the drafts of those segments are
+dropped. Drafts never override the confirmed note: a draft about a fact the note already
+holds (same section and key) is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from drtranscribe.extraction.llm_note import SINGLE_SECTIONS, item_key
+from drtranscribe.extraction.llm_prompt import select_segments
+from drtranscribe.extraction.local import extract_note
+from drtranscribe.extraction.note import ClinicalNote, NoteItem
+from drtranscribe.transcript import Segment
+
+
+def _items(note: ClinicalNote, section: str) -> list[NoteItem]:
+    value = getattr(note, section)
+    if isinstance(value, list):
+        return list(value)
+    return [] if value is None else [value]
+
+
+def confirmed(note: ClinicalNote) -> ClinicalNote:
+    """``note`` without its provisional items."""
+    update: dict[str, Any] = {}
+    for section in ClinicalNote.model_fields:
+        kept = [i for i in _items(note, section) if not i.provisional]
+        update[section] = (kept[0] if kept else None) if section in SINGLE_SECTIONS else kept
+    return note.model_copy(update=update)
+
+
+def with_drafts(
+    note: ClinicalNote, segments: Sequence[Segment], unread: Collection[str]
+) -> ClinicalNote:
+    """The confirmed part of ``note`` plus drafts from the ``unread`` segments (those the
+    LLM has not read in their current text). The segment before the first unread one is
+    read too, as context (a question and its answer), but only items resting on an
+    unread segment become drafts."""
+    base = confirmed(note)
+    context, fresh = select_segments(segments, unread, 1)
+    if not fresh:
+        return base
+    unread_ids = {s.id for s in fresh}
+    draft = extract_note([*context, *fresh])
+    update: dict[str, Any] = {}
+    for section in ClinicalNote.model_fields:
+        held = _items(base, section)
+        ids = {i.id for i in held}
+        keys = {item_key(section, i) for i in held} if section not in SINGLE_SECTIONS else set()
+        new = [
+            i.model_copy(update={"provisional": True})
+            for i in _items(draft, section)
+            if set(i.evidence) & unread_ids
+            and i.id not in ids
+            and (section in SINGLE_SECTIONS or item_key(section, i) not in keys)
+        ]
+        if section in SINGLE_SECTIONS:
+            update[section] = held[0] if held else (new[0] if new else None)
+        else:
+            update[section] = held + new
+    return base.model_copy(update=update)
