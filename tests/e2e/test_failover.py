@@ -105,3 +105,37 @@ async def test_a_failing_cloud_provider_falls_back_and_its_breaker_opens(
     states = {p["name"]: p["state"] for p in ready["stt"]["providers"]}
     assert states == {"groq": "open", "local_whisper": "closed"}
     assert ready["status"] == "ready"  # local_whisper still serves
+
+
+async def test_drafts_show_at_once_and_the_llm_reads_the_consultation_once(
+    cloud_server: ServerProcess,
+    fake_providers: FakeProviderServer,
+    speech: dict[str, SpeechFixture],
+) -> None:
+    fake_providers.transcript = "Patient has a headache and takes ibuprofen."
+    fake_providers.note_json = json.dumps(NOTE)
+    events = [
+        e
+        async for e in stream_audio(
+            cloud_server.ws_url, load_audio_file(speech["consult_short"].path), realtime=False
+        )
+    ]
+    final = events[-1].message
+    assert final["type"] == "final"
+    notes = [e.message for e in events if e.direction == "in" and e.message["type"] == "note"]
+    ops = [op for n in notes for op in n["patch"]]
+    drafted = next(i for i, op in enumerate(ops) if op["path"] == "/medications/0")
+    # The local rules drafted the medication from interim text, before any LLM call ...
+    assert ops[drafted]["op"] == "add"
+    assert (ops[drafted]["value"]["name"], ops[drafted]["value"]["provisional"]) == (
+        "ibuprofen",
+        True,
+    )
+    # ... and the LLM, called once at stop (a short consultation stays under the default
+    # 1200-token cadence), read every final segment and confirmed it under the same id.
+    calls = [r for r in fake_providers.requests_to("gemini.chat") if "[0]" in r.text]
+    assert len(calls) == 1
+    assert all(f"[{int(s['id'][4:])}]" in calls[0].text for s in final["transcript"])
+    (med,) = final["note"]["medications"]
+    assert (med["id"], med["dose"], med["provisional"]) == ("med-ibuprofen", "400 mg", False)
+    assert any(op["path"] == "/medications/0/provisional" for op in ops[drafted + 1 :])
