@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from drtranscribe.extraction.base import ExtractionRequest
-from drtranscribe.extraction.llm_note import strict_note_schema
+from drtranscribe.extraction.llm_note import SINGLE_SECTIONS, item_key, strict_note_schema
 from drtranscribe.extraction.llm_prompt import (
     DEFAULT_CONTEXT_SEGMENTS,
     build_messages,
@@ -83,6 +83,7 @@ TARGET_RATIO = 3.0
 PER_MESSAGE = 3  # OpenAI chat framing: tokens per message, and priming per request
 PER_REQUEST = 3
 SPEAKERS = {"doctor": "clinician", "patient": "patient"}
+KEYED = [s for s in ClinicalNote.model_fields if s not in SINGLE_SECTIONS]
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -337,6 +338,28 @@ class Run:
     final_note_tokens: int = 0
     max_call: int = 0
     gaps_s: list[float] = field(default_factory=list)
+    confirmed_at: dict[str, float] = field(default_factory=dict)  # item key -> LLM call time
+
+
+def note_keys(note: ClinicalNote) -> set[str]:
+    """What the note says, item by item (section and key, as the merge matches them)."""
+    keys = set()
+    for section in ClinicalNote.model_fields:
+        value = getattr(note, section)
+        for item in value if isinstance(value, list) else [value]:
+            if item is not None:
+                keys.add(f"{section}:{item_key(section, item) if section in KEYED else ''}")
+    return keys
+
+
+def drafted_at(steps: list[Step]) -> dict[str, float]:
+    """When each item first shows in the live note as a draft: the local rules over every
+    segment, interim ones included, at each 5 s step (their ~1 ms is not counted)."""
+    seen: dict[str, float] = {}
+    for t, segs in steps:
+        for key in note_keys(extract_note(segs)):
+            seen.setdefault(key, t)
+    return seen
 
 
 def replay(
@@ -375,6 +398,8 @@ def replay(
         run.answer_changes += changes_t
         run.gaps_s.append(up.at_s - last_t)
         last_t = up.at_s
+        for key in note_keys(after):
+            run.confirmed_at.setdefault(key, up.at_s)
         note = after
     run.final_note_tokens = count([note_for_prompt(note)])[0]
     return run
@@ -431,6 +456,10 @@ def span(values: Sequence[float]) -> str:
     return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
+def mid_s(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.0f}" if values else "–"
+
+
 def mid(values: Iterable[float]) -> str:
     return f"{statistics.median(values):.2f}"
 
@@ -451,10 +480,11 @@ def groups(rows: list[dict[str, Any]]) -> list[tuple[str, str, int, list[dict[st
 def summary_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| dataset | segments | min_new_tokens | calls/min | speech between calls (s) | "
+        "draft → LLM-confirmed (s, median) | "
         "ratio @15 min | with cached prefix | note ×2 | system | schema | note | "
         f"transcript + tags | ≤ {TARGET_RATIO:g}× (as measured) | ≤ {TARGET_RATIO:g}× @15 min | "
         "answer: whole note → changes (tokens/call) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for ds, mode, threshold, rs in groups(rows):
         p = [r["ratio_15min_parts"] for r in rs]
@@ -463,10 +493,16 @@ def summary_table(rows: list[dict[str, Any]]) -> str:
         full = sum(r["answer_full_note_tokens"] for r in rs) / sum(r["updates"] for r in rs)
         changes = sum(r["answer_changes_tokens"] for r in rs) / sum(r["updates"] for r in rs)
         gaps = [r["mean_gap_s"] for r in rs if r["mean_gap_s"] is not None]
+        waits = [
+            r["confirmation_wait_s_median"]
+            for r in rs
+            if r["confirmation_wait_s_median"] is not None
+        ]
         lines.append(
             f"| {ds} | {mode} | {threshold} | "
             f"{statistics.median(r['updates_per_min'] for r in rs):.1f} | "
-            f"{statistics.median(gaps):.0f} | {span([r['ratio_15min'] for r in rs])} | "
+            f"{statistics.median(gaps):.0f} | {mid_s(waits)} | "
+            f"{span([r['ratio_15min'] for r in rs])} | "
             f"{span([r['ratio_15min_cached_prefix'] for r in rs])} | "
             f"{mid(r['ratio_15min_note_x2'] for r in rs)} | "
             f"{mid(x['system'] for x in p)} | {mid(x['schema'] for x in p)} | "
@@ -528,16 +564,28 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for c in consultations:
         t = count([c.transcript])[0]
+        drafts: dict[str, dict[str, float]] = {}
         for mode in modes:
             for threshold in thresholds:
                 if mode == "chunk":
-                    steps = chunk_steps(c)
+                    steps = list(chunk_steps(c))
                 elif mode == "turn":
-                    steps = turn_steps(c)
+                    steps = list(turn_steps(c))
                 else:
-                    steps = live_steps(c, args.window_chunks)
+                    steps = list(live_steps(c, args.window_chunks))
+                if mode not in drafts:
+                    drafts[mode] = drafted_at(steps)
                 run = replay(cadence(steps, threshold), count, system_tokens, schema, args.context)
-                rows.append(row(c, mode, threshold, run, t, args.cached_price))
+                r = row(c, mode, threshold, run, t, args.cached_price)
+                waits = [
+                    run.confirmed_at[k] - drafts[mode][k]
+                    for k in run.confirmed_at
+                    if k in drafts[mode]
+                ]
+                r["confirmation_wait_s_median"] = (
+                    round(statistics.median(waits), 1) if waits else None
+                )
+                rows.append(r)
         print(f"  {c.id}: {t} transcript tokens", file=sys.stderr, flush=True)
 
     tables = {

@@ -257,7 +257,11 @@ def test_a_claimed_old_id_is_not_given_twice() -> None:
         ]
     )
     note = merge_changes(answer, previous=previous, speakers=NO_SPEAKERS)
-    assert [(s.id, s.onset) for s in note.symptoms] == [("sym-cough", "2 days"), ("x", None)]
+    # "x" is new: the server names it (the model's ids for new items are not kept)
+    assert [(s.id, s.onset) for s in note.symptoms] == [
+        ("sym-cough", "2 days"),
+        ("sym-cough-2", None),
+    ]
 
 
 def test_fresh_ids_do_not_collide() -> None:
@@ -465,3 +469,18 @@ def test_drafts_come_from_unread_segments_only_and_never_override_the_note() -> 
     assert all("s0" not in m.evidence for m in drafted.medications if m.provisional)
     assert confirmed(drafted) == ClinicalNote(medications=note.medications)
     assert with_drafts(note, segments, set()) == confirmed(note)
+
+
+def test_new_items_are_named_by_the_server_as_the_rules_name_them() -> None:
+    answer = NoteChanges(
+        chief_complaint=TextItem(id="complaint", text="Chest pain"),
+        medications=[Medication(id="med-foo", name="Aspirin"), Medication(id="", name="aspirin")],
+        vitals=[Vital(id="vital-1", kind="blood_pressure", value="140/90", unit="mmHg")],
+    )
+    note = merge_changes(answer, previous=ClinicalNote(), speakers=NO_SPEAKERS)
+    assert note.chief_complaint is not None
+    assert note.chief_complaint.id == "cc-chest-pain"
+    assert [m.id for m in note.medications] == ["med-aspirin", "med-aspirin-2"]
+    assert [v.id for v in note.vitals] == ["vit-blood_pressure"]  # as the rules name vitals
+    drafted = with_drafts(ClinicalNote(), [seg(0, "I take aspirin 75 mg daily.")], {"s0"})
+    assert [m.id for m in drafted.medications] == ["med-aspirin"]  # the same id as a draft

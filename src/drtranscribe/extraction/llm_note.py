@@ -35,9 +35,11 @@ Merge (:func:`merge_changes`), because the model is asked but not forced to keep
   place; otherwise it is matched by its key (symptom, medication, diagnosis name;
   allergy substance; vital kind; the text of a text item, all slugged) to a previous
   item of the same section that no answered id names, and updates that one; otherwise
-  it is added at the end;
+  it is new, added at the end;
+* new items are named by the server, never by the model: ``<prefix>-<slug of the
+  key>`` (``vit-<kind>`` for vitals), the rules extractor's convention, so a draft and
+  the LLM's item about the same fact share an id (suffixed ``-2``, ... on a clash);
 * the single-valued chief complaint and follow-up keep their previous id;
-* an empty or duplicate id gets a fresh ``<prefix>-<slug>`` id (suffixed ``-2``, ...);
 * ``removed`` ids leave the note, unless the same answer also updates them;
 * evidence is the previous evidence plus the answer's, reduced to ids of segments that
   exist, without duplicates; ``speaker`` is kept, or taken from the evidence segments
@@ -57,8 +59,24 @@ import pydantic
 from pydantic import Field
 
 from drtranscribe.errors import ProviderInvalidResponse
-from drtranscribe.extraction.llm_prompt import ID_PREFIXES
 from drtranscribe.extraction.note import ClinicalNote, NoteItem, Speaker
+
+#: Section -> id prefix; the same prefixes the rules extractor uses.
+ID_PREFIXES: dict[str, str] = {
+    "chief_complaint": "cc",
+    "history_of_present_illness": "hpi",
+    "symptoms": "sym",
+    "medications": "med",
+    "allergies": "alg",
+    "vitals": "vit",
+    "past_medical_history": "pmh",
+    "family_history": "fh",
+    "social_history": "soc",
+    "examination": "exam",
+    "assessment": "dx",
+    "plan": "plan",
+    "follow_up": "fu",
+}
 
 SCHEMA_NAME = "clinical_note_changes"
 _DROP = ("title", "default", "description")
@@ -181,6 +199,19 @@ def _fresh_id(prefix: str, key: str, taken: set[str]) -> str:
     return candidate
 
 
+def _new_id(section: str, item: Any, taken: set[str]) -> str:
+    """The server's name for a new item: ``<prefix>-<slug of its key>``, the rules
+    extractor's convention, so a draft and the LLM's item about the same fact share an id
+    (a vital is ``vit-<kind>``, as the rules name it)."""
+    if section == "vitals":
+        base, candidate, n = f"vit-{item.kind}", f"vit-{item.kind}", 2
+        while candidate in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+    key = _KEYS[section](item) if section in _KEYS else str(getattr(item, "text", ""))
+    return _fresh_id(ID_PREFIXES[section], key, taken)
+
+
 def _evidence(item: NoteItem, segment_ids: Collection[str]) -> list[str]:
     seen: list[str] = []
     for ref in item.evidence:
@@ -230,7 +261,6 @@ def _merge_section(
     removed: set[str],
     speakers: Mapping[str, Speaker | None],
 ) -> list[NoteItem]:
-    prefix = ID_PREFIXES[section]
     by_id = {p.id: p for p in previous}
     claimed = {i.id.strip() for i in answered} & set(by_id)  # an exact id wins its item
     by_key: dict[str, str] = {}
@@ -241,10 +271,10 @@ def _merge_section(
     updated: set[str] = set()
     for item in answered:
         item_id = item.id.strip()
-        if item_id not in by_id:
-            item_id = by_key.pop(item_key(section, item), item_id)
+        if item_id not in by_id:  # a new item, unless its key names a previous one
+            item_id = by_key.pop(item_key(section, item), "")
         if not item_id or item_id in updated:
-            item_id = _fresh_id(prefix, _KEYS[section](item), set(merged) | updated)
+            item_id = _new_id(section, item, set(merged) | updated)
         updated.add(item_id)
         merged[item_id] = _carry_over(item, item_id, by_id.get(item_id), speakers)
     kept = merged.items()
@@ -294,8 +324,6 @@ def merge_changes(
         if item is None:
             update[section] = None if before is not None and before.id in removed else before
             continue
-        item_id = before.id if before is not None else item.id.strip()
-        if not item_id:
-            item_id = _fresh_id(ID_PREFIXES[section], str(getattr(item, "text", "")), set())
+        item_id = before.id if before is not None else _new_id(section, item, set())
         update[section] = _carry_over(item, item_id, before, speakers)
     return previous.model_copy(update=update)

@@ -20,8 +20,8 @@ grow with the length of the consultation (only with the note), and the total ove
 consultation grows linearly. How often to call is the note worker's business
 (``resilience.extraction.min_new_tokens``); ``bench/llm_tokens.py`` measures the total.
 
-New ids follow the project's ``<prefix>-<slug>`` convention (the rules extractor's, so
-both extractors name the same fact the same way).
+New items are named by the server (``llm_note.merge_changes``), so the prompt need not
+teach an id convention.
 
 :func:`build_messages` gives the exact chat messages of a request, for benchmarks that
 count tokens.
@@ -39,24 +39,7 @@ from drtranscribe.transcript import Segment
 
 DEFAULT_CONTEXT_SEGMENTS = 1
 
-#: Section -> id prefix; the same prefixes the rules extractor uses.
-ID_PREFIXES: dict[str, str] = {
-    "chief_complaint": "cc",
-    "history_of_present_illness": "hpi",
-    "symptoms": "sym",
-    "medications": "med",
-    "allergies": "alg",
-    "vitals": "vit",
-    "past_medical_history": "pmh",
-    "family_history": "fh",
-    "social_history": "soc",
-    "examination": "exam",
-    "assessment": "dx",
-    "plan": "plan",
-    "follow_up": "fu",
-}
-
-SYSTEM_PROMPT = f"""\
+SYSTEM_PROMPT = """\
 You keep the structured note of a live medical consultation up to date.
 <note>: one line per item, "- id: main value | field: value | flag"; unshown \
 fields are null/false, status current, certainty suspected.
@@ -64,8 +47,7 @@ fields are null/false, status current, certainty suspected.
 <new>: new transcript, or revised (same id: new text replaces old). \
 Line: "[segment id] (speaker) text".
 Answer with changes only:
-- Items to add, or to change (same id, all fields restated). New ids: \
-"<prefix>-<slug of the item>", prefixes {", ".join(f"{k}={v}" for k, v in ID_PREFIXES.items())}.
+- Items to add (id "") or to change (same id, all fields restated).
 - "removed": ids of items the new text retracts, or whose shown evidence was only a \
 revised segment that no longer supports them.
 - "evidence": ids of the supporting segments.
