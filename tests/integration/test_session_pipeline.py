@@ -117,7 +117,7 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
 
     async def factory(
         stt: SpeechToText,
-        extractor: Extractor,
+        extractor: Extractor | list[Extractor],
         *,
         min_interval_s: float = 0.0,
         min_new_tokens: int = 0,
@@ -141,7 +141,11 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
             audio=LocalAudioStore(tmp_path / "audio"),
             # One round per call: the chain's retries have their own tests (test_chain.py).
             stt=FallbackChain([stt], kind="stt", policy=ONE_ROUND),
-            extraction=FallbackChain([extractor], kind="extraction", policy=ONE_ROUND),
+            extraction=FallbackChain(
+                extractor if isinstance(extractor, list) else [extractor],
+                kind="extraction",
+                policy=ONE_ROUND,
+            ),
         )
         sent: Sent = []
 
@@ -369,4 +373,33 @@ async def test_a_paid_chain_reads_final_text_once_enough_of_it_is_unread(
     assert any(op["op"] == "add" and op["value"].get("provisional") is True for op in drafts)
     final = await session.stop()
     assert len(extractor.requests) == 1  # nothing unread at stop: no second call
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def test_a_free_fallback_mid_session_drafts_and_the_llm_reads_the_text_later(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(interim=["aspirin", "and ibuprofen"], final=["aspirin and ibuprofen"])
+    llm, fallback = PaidKeywordExtractor(), KeywordExtractor()
+    llm.fail_next = True  # the LLM is down for the first due call
+    session, sent = await make_session(stt, [llm, fallback], min_new_tokens=1)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))
+    await session._chunks.join()
+    await session._finals.join()
+    await session.notes.caught_up()
+    assert len(llm.requests) == 1  # tried, failed ...
+    assert fallback.requests  # ... the free fallback answered ...
+    assert [(m.name, m.provisional) for m in session.note.medications] == [
+        ("aspirin", True),  # ... as drafts
+        ("ibuprofen", True),
+    ]
+    assert session.notes.read == {}  # the LLM has still to read it
+    final = await session.stop()
+    assert len(llm.requests) == 2
+    assert llm.requests[1].changed == {"seg-0000"}
+    assert [(m.name, m.provisional) for m in final.note.medications] == [
+        ("aspirin", False),
+        ("ibuprofen", False),
+    ]
     assert _rebuild(sent) == final.note.model_dump(mode="json")

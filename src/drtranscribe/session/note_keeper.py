@@ -20,7 +20,9 @@ it again and again: drafts show it instead). It is called when the unread final
 transcript reaches ``resilience.extraction.min_new_tokens`` (estimated as characters /
 4) and at least ``min_interval_s`` has passed since the last call, and always when the
 session stops, so the final note is the chain's. ``bench/llm_tokens.py`` measures what
-a cadence costs.
+a cadence costs. When the paid extractors fail and a free fallback of the chain answers
+mid-session, its reading is shown as drafts and the text stays unread: the LLM reads it
+at its next call once it is back (at stop, the fallback's answer is the final note).
 
 Every write carries the session's fencing token; a newer writer elsewhere makes the
 store refuse it (``SessionTakenOver``), and the keeper hands over to ``on_taken_over``.
@@ -86,7 +88,9 @@ class NoteKeeper:
         self._min_new_tokens = cadence.min_new_tokens
         self._min_interval_s = cadence.min_interval_s
         self._drafts = cadence.drafts
-        self.pays_per_token = any(e.pays_per_token for e, _ in services.extraction.targets())
+        extractors = [e for e, _ in services.extraction.targets()]
+        self._paid = {e.name for e in extractors if e.pays_per_token}
+        self.pays_per_token = bool(self._paid)
         self._last_call = -float("inf")
         self._wake: asyncio.TimerHandle | None = None
         self._dirty = asyncio.Event()
@@ -197,6 +201,12 @@ class NoteKeeper:
         self.services.metrics.stage_latency.labels("extraction", answered.provider).observe(
             time.monotonic() - started
         )
+        if self.pays_per_token and answered.provider not in self._paid and not self._stopping:
+            # The LLMs are down and a free fallback answered: its reading is a draft, and
+            # the text stays unread, so the LLM reads it once it is back.
+            self.log.warning("note.fallback_drafted", provider=answered.provider)
+            await self._draft()
+            return
         read = {s.id: s.text for s in segments}
         note = answered.value
         if self.pays_per_token and self._drafts:  # segments that came in meanwhile
