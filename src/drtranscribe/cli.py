@@ -28,8 +28,10 @@ def _serve(args: argparse.Namespace) -> int:
         ws_max_size=settings.limits.max_frame_bytes * 4,
         log_config=None,
         proxy_headers=True,
-        ws_ping_interval=30.0,  # heartbeat: a client that stops answering pings is closed
-        ws_ping_timeout=30.0,
+        # Heartbeat: a client that stops answering pings (a dead network, a frozen tab) is
+        # closed; its session stays resumable.
+        ws_ping_interval=settings.limits.heartbeat_interval_s,
+        ws_ping_timeout=settings.limits.heartbeat_timeout_s,
         timeout_graceful_shutdown=8,  # Cloud Run gives 10 s after SIGTERM
     )
     _draining_server(config).run()

@@ -149,6 +149,13 @@ class LimitSettings(BaseModel):
     start_timeout_s: float = Field(
         default=15.0, description="A connection must send `start` or `resume` within this."
     )
+    heartbeat_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="The server pings every WebSocket this often; a client that has not "
+        "answered within heartbeat_timeout_s is dropped (its session stays resumable).",
+    )
+    heartbeat_timeout_s: float = Field(default=30.0, gt=0)
 
     max_frame_bytes: int = Field(
         default=4 * 1024 * 1024, description="Largest audio frame accepted."
