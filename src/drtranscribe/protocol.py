@@ -212,10 +212,10 @@ class PatchOperation(_Message):
 
 
 class NoteMessage(_Message):
-    """A change of the clinical note. Items with ``provisional: true`` are drafts (the local
+    """A change of the clinical note. Items with `provisional: true` are drafts (the local
     rules' reading of speech the note's LLM has not read yet, sent at once); a later
-    ``note`` confirms one (``provisional`` becomes false), corrects it or removes it. With
-    a local-only extraction chain nothing is ever provisional."""
+    `note` confirms one (`provisional` becomes false), corrects it or removes it. With a
+    local-only extraction chain nothing is ever provisional."""
 
     type: Literal["note"] = "note"
     version: int = Field(description="Note version after applying `patch` to version - 1.")

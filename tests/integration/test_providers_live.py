@@ -30,11 +30,11 @@ from drtranscribe.extraction.llm import (
     OpenAIExtractor,
 )
 from drtranscribe.extraction.note import ClinicalNote
-from drtranscribe.transcript import Segment
 from drtranscribe.transcription.base import TranscriptionRequest
 from drtranscribe.transcription.gemini import GeminiSTT
 from drtranscribe.transcription.openai_compat import AzureOpenAISTT, GroqSTT, OpenAISTT
 from tests.conftest import SpeechFixture
+from tests.segments import segment
 
 pytestmark = [pytest.mark.integration, pytest.mark.live]
 
@@ -107,18 +107,7 @@ async def test_live_extraction(cls: Any, provider: str) -> None:
         ("patient", "I take ibuprofen, four hundred milligrams."),
     ]
     segments = [
-        Segment(
-            id=f"seg-{i:04d}",
-            chunk_seq=i,
-            first_chunk_seq=i,
-            text=text,
-            start=float(i),
-            end=float(i + 1),
-            provider="live",
-            latency_ms=0.0,
-            final=True,
-            speaker=speaker,  # type: ignore[arg-type]
-        )
+        segment(i, text, speaker, final=True, provider="live")
         for i, (speaker, text) in enumerate(turns)
     ]
     extractor = cls(_settings("chat", provider))

@@ -45,6 +45,7 @@ from drtranscribe.extraction.note import (
 from drtranscribe.transcript import Segment
 from drtranscribe.transcription.base import wav_bytes
 from drtranscribe.transcription.openai_compat import retry_after_seconds
+from tests.segments import segment
 
 pytestmark = pytest.mark.unit
 
@@ -407,19 +408,7 @@ def test_a_whole_note_answer_merges_to_itself() -> None:
 
 
 def test_server_segment_ids_are_shortened_in_the_prompt_and_back_in_the_answer() -> None:
-    segments = [
-        Segment(
-            id=f"seg-{i:04d}",
-            chunk_seq=i,
-            first_chunk_seq=i,
-            text=f"words {i}",
-            start=0.0,
-            end=1.0,
-            provider="t",
-            latency_ms=0.0,
-        )
-        for i in (0, 3, 12)
-    ]
+    segments = [segment(i, f"words {i}") for i in (0, 3, 12)]
     assert segment_aliases(segments) == {"seg-0000": "0", "seg-0003": "3", "seg-0012": "12"}
     assert segment_aliases([*segments, seg(3)]) == {  # "s3" fine; but no collisions ever
         "seg-0000": "0",

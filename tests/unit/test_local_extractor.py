@@ -14,6 +14,7 @@ from drtranscribe.extraction.local import LocalExtractor, extract_note
 from drtranscribe.extraction.note import ClinicalNote, Speaker
 from drtranscribe.extraction.rules.parse import SegmentParser
 from drtranscribe.transcript import Segment
+from tests.segments import segment
 
 pytestmark = pytest.mark.unit
 
@@ -21,17 +22,7 @@ Turn = tuple[Speaker | None, str]
 
 
 def seg(i: int, text: str, speaker: Speaker | None = None) -> Segment:
-    return Segment(
-        id=f"seg-{i:04d}",
-        chunk_seq=i,
-        first_chunk_seq=i,
-        text=text,
-        start=float(i),
-        end=float(i + 1),
-        provider="test",
-        latency_ms=0.0,
-        speaker=speaker,
-    )
+    return segment(i, text, speaker)
 
 
 def segs(*turns: Turn | str) -> list[Segment]:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from drtranscribe.extraction.drafts import confirmed, with_drafts
 from drtranscribe.extraction.llm_note import NoteChanges, item_key, merge_changes
 from drtranscribe.extraction.note import ClinicalNote, Medication, NoteItem, Symptom, TextItem
-from drtranscribe.transcript import Segment
+from tests.segments import segment
 
 pytestmark = pytest.mark.unit
 
@@ -167,19 +167,6 @@ def _confirm_all(note: ClinicalNote) -> ClinicalNote:
     return note.model_copy(update=update)
 
 
-def _segment(i: int, text: str) -> Segment:
-    return Segment(
-        id=f"seg-{i:04d}",
-        chunk_seq=i,
-        first_chunk_seq=i,
-        text=text,
-        start=float(i),
-        end=float(i + 1),
-        provider="t",
-        latency_ms=0.0,
-    )
-
-
 SENTENCES = [
     "I take metformin 500 mg twice a day.",
     "No fever, but a bad cough for three days.",
@@ -199,7 +186,7 @@ SENTENCES = [
 def test_drafts_never_change_or_drop_a_confirmed_item(
     note: ClinicalNote, texts: list[str], unread: set[int]
 ) -> None:
-    segments = [_segment(i, t) for i, t in enumerate(texts)]
+    segments = [segment(i, t) for i, t in enumerate(texts)]
     unread_ids = {f"seg-{i:04d}" for i in unread}
     drafted = with_drafts(note, segments, unread_ids)
     assert confirmed(drafted) == confirmed(note)
