@@ -32,7 +32,12 @@ class WhisperSettings(BaseModel):
     compute_type: str = "int8"
     beam_size: int = 5
     cpu_threads: int = Field(default=0, description="0: one per core.")
-    concurrency: int = Field(default=1, ge=1, description="Decodes running at once, all sessions.")
+    concurrency: int = Field(
+        default=2,
+        ge=1,
+        description="Decodes running at once, all sessions. 2: a session's interim decode "
+        "does not wait behind another's final pass (docs/benchmarks.md, section 1).",
+    )
     vad_filter: bool = True
 
 
