@@ -246,7 +246,9 @@ async def test_gemini_request_shape(
     assert rec.upload is None
     config = rec.body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
-    assert config["responseJsonSchema"] == strict_note_schema()
+    assert config["responseJsonSchema"] == strict_note_schema(type_arrays=False)
+    onset = config["responseJsonSchema"]["properties"]["symptoms"]["items"]["properties"]["onset"]
+    assert onset == {"anyOf": [{"type": "string"}, {"type": "null"}]}  # no type arrays
     assert config["temperature"] == 0.0
     assert rec.body["systemInstruction"]["parts"] == [{"text": SYSTEM_PROMPT}]
     assert rec.body["contents"][0]["parts"] == [{"text": build_messages(request)[1]["content"]}]

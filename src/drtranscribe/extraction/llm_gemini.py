@@ -3,8 +3,9 @@
 ``POST /v1beta/models/{model}:generateContent`` with the incremental prompt's
 instructions as ``systemInstruction``, the update as user content, and structured
 output: ``responseMimeType: application/json`` plus ``responseJsonSchema`` (the same
-strict-subset schema the OpenAI-style extractors send; Gemini's JSON Schema support
-covers ``$defs``/``$ref``, ``anyOf`` with ``null`` and ``enum``). Token usage comes from
+strict-subset schema the OpenAI-style extractors send, with nullable fields as ``anyOf``
+with ``null`` rather than type arrays; Gemini's JSON Schema support covers
+``$defs``/``$ref``, ``anyOf`` and ``enum``). Token usage comes from
 ``usageMetadata`` (thinking tokens are counted as output, as they are billed).
 
 References: https://ai.google.dev/gemini-api/docs/structured-output,
@@ -52,7 +53,7 @@ class GeminiExtractor(LLMExtractor):
             temperature=0.0,
             max_output_tokens=MAX_OUTPUT_TOKENS,
             response_mime_type="application/json",
-            response_json_schema=strict_note_schema(),
+            response_json_schema=strict_note_schema(type_arrays=False),
             thinking_config=thinking_config(self.model),
         )
 

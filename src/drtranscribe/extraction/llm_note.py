@@ -18,8 +18,9 @@ meaning because they are already nullable (``anyOf [..., null]``); fields with a
 non-null default (lists, ``negated``, ``status``) become required, and the model fills
 them. The schema is sent with every call and billed as input (OpenAI counts it about as
 the JSON's tokens without ``required``/``additionalProperties``), so it is kept short:
-nullable scalars as ``"type": [..., "null"]`` (both OpenAI's strict mode and Gemini's
-``responseJsonSchema`` take type arrays), item models used once written in place
+nullable scalars as ``"type": [..., "null"]`` (OpenAI's strict mode documents them;
+Gemini is sent ``anyOf`` with ``null``, the form its documentation names), item models
+used once written in place
 rather than behind a ``$ref``, no ``title``/``description`` (the system prompt says
 what the fields mean once) and none of the fields the server owns: ``speaker`` (taken
 from the evidence segments' speakers) and ``provisional``. Every answer of that schema
@@ -89,17 +90,18 @@ class NoteChanges(ClinicalNote):
     removed: list[str] = Field(default_factory=list)
 
 
-def _strict(node: Any) -> Any:
+def _strict(node: Any, type_arrays: bool) -> Any:
     if isinstance(node, list):
-        return [_strict(n) for n in node]
+        return [_strict(n, type_arrays) for n in node]
     if not isinstance(node, dict):
         return node
     if "$ref" in node:  # no sibling keywords next to a $ref
         return {"$ref": node["$ref"]}
-    out = {k: _strict(v) for k, v in node.items() if k not in _DROP}
+    out = {k: _strict(v, type_arrays) for k, v in node.items() if k not in _DROP}
     options = out.get("anyOf")
     if (
-        isinstance(options, list)
+        type_arrays
+        and isinstance(options, list)
         and len(options) == 2
         and options[1] == {"type": "null"}
         and set(options[0]) == {"type"}
@@ -135,14 +137,17 @@ def _inline_single_use(schema: dict[str, Any]) -> dict[str, Any]:
     return {"$defs": kept, **out} if kept else out
 
 
-@lru_cache(maxsize=1)
-def _schema() -> dict[str, Any]:
-    return _inline_single_use(_strict(NoteChanges.model_json_schema()))
+@lru_cache(maxsize=2)
+def _schema(type_arrays: bool) -> dict[str, Any]:
+    return _inline_single_use(_strict(NoteChanges.model_json_schema(), type_arrays))
 
 
-def strict_note_schema() -> dict[str, Any]:
-    """The answer's JSON schema in the strict subset (a fresh copy: callers may mutate it)."""
-    return copy.deepcopy(_schema())
+def strict_note_schema(*, type_arrays: bool = True) -> dict[str, Any]:
+    """The answer's JSON schema in the strict subset (a fresh copy: callers may mutate it).
+    ``type_arrays``: nullable scalars as ``"type": [..., "null"]`` (OpenAI's documented
+    form, fewer tokens) rather than ``anyOf`` with ``null`` (what Gemini is sent: its
+    documentation names ``anyOf``, not type arrays)."""
+    return copy.deepcopy(_schema(type_arrays))
 
 
 def _strip_fences(text: str) -> str:
