@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from drtranscribe.extraction.base import ExtractionRequest
+from drtranscribe.extraction.drafts import DRAFT_SECTIONS
 from drtranscribe.extraction.llm_note import SINGLE_SECTIONS, item_key, strict_note_schema
 from drtranscribe.extraction.llm_prompt import (
     DEFAULT_CONTEXT_SEGMENTS,
@@ -353,12 +354,14 @@ def note_keys(note: ClinicalNote) -> set[str]:
 
 
 def drafted_at(steps: list[Step]) -> dict[str, float]:
-    """When each item first shows in the live note as a draft: the local rules over every
-    segment, interim ones included, at each 5 s step (their ~1 ms is not counted)."""
+    """When each item of the drafted sections (``extraction.drafts.DRAFT_SECTIONS``) first
+    shows in the live note as a draft: the local rules over every segment, interim ones
+    included, at each 5 s step (their ~1 ms is not counted)."""
     seen: dict[str, float] = {}
     for t, segs in steps:
         for key in note_keys(extract_note(segs)):
-            seen.setdefault(key, t)
+            if key.split(":", 1)[0] in DRAFT_SECTIONS:
+                seen.setdefault(key, t)
     return seen
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from drtranscribe.audio.file import load_audio_file
 from drtranscribe.client import stream_audio
+from drtranscribe.extraction.llm_base import PROBE_TEXT
 from tests.conftest import ServerProcess, SpeechFixture, start_server, stop_server
 from tests.fakes.provider_server import (  # noqa: F401
     FakeProviderServer,
@@ -133,7 +134,7 @@ async def test_drafts_show_at_once_and_the_llm_reads_the_consultation_once(
     )
     # ... and the LLM, called once at stop (a short consultation stays under the default
     # 1200-token cadence), read every final segment and confirmed it under the same id.
-    calls = [r for r in fake_providers.requests_to("gemini.chat") if "[0]" in r.text]
+    calls = [r for r in fake_providers.requests_to("gemini.chat") if PROBE_TEXT not in r.text]
     assert len(calls) == 1
     assert all(f"[{int(s['id'][4:])}]" in calls[0].text for s in final["transcript"])
     (med,) = final["note"]["medications"]

@@ -113,7 +113,7 @@ def segment(i: int, text: str | None = None) -> Segment:
 # their evidence segment (seg-0000 is the clinician's), which the model does not give.
 DEFAULT_MERGED = ClinicalNote(
     chief_complaint=TextItem(
-        id="cc-headache", evidence=["seg-0000"], text="headache", speaker="clinician"
+        id="chief-complaint", evidence=["seg-0000"], text="headache", speaker="clinician"
     ),
     symptoms=[
         Symptom(id="sym-headache", evidence=["seg-0000"], name="headache", speaker="clinician")

@@ -33,6 +33,7 @@ from drtranscribe.extraction.llm_prompt import (
     segment_aliases,
     select_segments,
 )
+from drtranscribe.extraction.local import extract_note
 from drtranscribe.extraction.note import (
     Allergy,
     ClinicalNote,
@@ -258,17 +259,31 @@ def test_a_claimed_old_id_is_not_given_twice() -> None:
         ]
     )
     note = merge_changes(answer, previous=previous, speakers=NO_SPEAKERS)
-    # "x" is new: the server names it (the model's ids for new items are not kept)
-    assert [(s.id, s.onset) for s in note.symptoms] == [
-        ("sym-cough", "2 days"),
-        ("sym-cough-2", None),
-    ]
+    # "x" restates the same fact: one item, the statement naming its id first
+    assert [(s.id, s.onset) for s in note.symptoms] == [("sym-cough", "2 days")]
 
 
 def test_fresh_ids_do_not_collide() -> None:
-    answer = NoteChanges(plan=[TextItem(id="", text="Rest"), TextItem(id="", text="rest!")])
-    note = merge_changes(answer, previous=ClinicalNote(), speakers=NO_SPEAKERS)
-    assert [p.id for p in note.plan] == ["plan-rest", "plan-rest-2"]
+    previous = ClinicalNote(plan=[TextItem(id="plan-rest", text="sleep more")])
+    answer = NoteChanges(plan=[TextItem(id="", text="Rest")])
+    note = merge_changes(answer, previous=previous, speakers=NO_SPEAKERS)
+    assert [(p.id, p.text) for p in note.plan] == [
+        ("plan-rest", "sleep more"),
+        ("plan-rest-2", "Rest"),
+    ]
+
+
+def test_a_fact_given_twice_in_one_answer_is_one_item() -> None:
+    answer = NoteChanges(
+        medications=[
+            Medication(id="", name="Aspirin", dose="75 mg", evidence=["s1"]),
+            Medication(id="med-x", name="aspirin", dose="81 mg", evidence=["s2"]),
+        ]
+    )
+    note = merge_changes(answer, previous=ClinicalNote(), speakers={"s1": None, "s2": None})
+    assert [(m.id, m.dose, m.evidence) for m in note.medications] == [
+        ("med-aspirin", "75 mg", ["s1", "s2"])
+    ]
 
 
 def test_evidence_keeps_known_segments_once_in_order() -> None:
@@ -334,7 +349,8 @@ def test_evidence_and_speaker_the_model_did_not_see_are_carried_over() -> None:
             Medication(id="med-metformin", name="metformin", dose="1000 mg", evidence=["s4"])
         ]
     )
-    note = merge_changes(answer, previous=previous, speakers={"s1": "patient", "s4": None})
+    # No segment says who spoke: the speaker can only come from the previous version.
+    note = merge_changes(answer, previous=previous, speakers={"s1": None, "s4": None})
     (med,) = note.medications
     assert (med.id, med.dose, med.evidence, med.speaker) == (
         "med-metformin",
@@ -447,29 +463,50 @@ def test_drafts_come_from_unread_segments_only_and_never_override_the_note() -> 
     note = ClinicalNote(
         medications=[Medication(id="med-metformin", name="metformin", dose="500 mg")],
         symptoms=[Symptom(id="sym-old-draft", name="old draft", provisional=True)],
+        allergies=[Allergy(id="alg-1", substance="no known drug allergies")],  # same key
     )
     drafted = with_drafts(note, segments, {"s1", "s2"})
     assert [(m.id, m.dose, m.provisional) for m in drafted.medications] == [
         ("med-metformin", "500 mg", False),  # the confirmed item stands
         ("med-aspirin", "75 mg", True),
     ]
-    assert [(a.no_known_allergies, a.provisional) for a in drafted.allergies] == [(True, True)]
+    assert [a.id for a in drafted.allergies] == ["alg-1"]  # a fact held under another id
     assert drafted.symptoms == []  # earlier drafts are replaced by this round's
     assert all("s0" not in m.evidence for m in drafted.medications if m.provisional)
-    assert confirmed(drafted) == ClinicalNote(medications=note.medications)
+    assert confirmed(drafted) == confirmed(note)
     assert with_drafts(note, segments, set()) == confirmed(note)
+    fresh = with_drafts(ClinicalNote(), segments, {"s1", "s2"})
+    assert [(a.no_known_allergies, a.provisional) for a in fresh.allergies] == [(True, True)]
 
 
 def test_new_items_are_named_by_the_server_as_the_rules_name_them() -> None:
     answer = NoteChanges(
         chief_complaint=TextItem(id="complaint", text="Chest pain"),
-        medications=[Medication(id="med-foo", name="Aspirin"), Medication(id="", name="aspirin")],
+        medications=[Medication(id="med-foo", name="Aspirin"), Medication(id="", name="Ibuprofen")],
         vitals=[Vital(id="vital-1", kind="blood_pressure", value="140/90", unit="mmHg")],
     )
     note = merge_changes(answer, previous=ClinicalNote(), speakers=NO_SPEAKERS)
     assert note.chief_complaint is not None
-    assert note.chief_complaint.id == "cc-chest-pain"
-    assert [m.id for m in note.medications] == ["med-aspirin", "med-aspirin-2"]
+    assert note.chief_complaint.id == "chief-complaint"  # one per note, as the rules name it
+    assert [m.id for m in note.medications] == ["med-aspirin", "med-ibuprofen"]
     assert [v.id for v in note.vitals] == ["vit-blood_pressure"]  # as the rules name vitals
     drafted = with_drafts(ClinicalNote(), [seg(0, "I take aspirin 75 mg daily.")], {"s0"})
     assert [m.id for m in drafted.medications] == ["med-aspirin"]  # the same id as a draft
+
+
+def test_drafts_leave_free_text_to_the_llm_and_the_chief_complaint_to_the_opening() -> None:
+    segments = [
+        seg(0, "I've had a bad cough for three days."),
+        seg(1, "I smoke ten cigarettes a day. My knee has been hurting for a week."),
+    ]
+    from_start = with_drafts(ClinicalNote(), segments, {"s0", "s1"})
+    later = with_drafts(ClinicalNote(), segments, {"s1"})
+    full = extract_note(segments)  # what the rules find when reading everything
+    assert full.chief_complaint is not None
+    assert full.social_history
+    assert from_start.chief_complaint is not None  # the opening is read: drafted
+    assert from_start.chief_complaint.provisional
+    assert later.chief_complaint is None  # positions past the opening: never drafted
+    for note in (from_start, later):
+        for section in ("social_history", "history_of_present_illness", "plan", "examination"):
+            assert getattr(note, section) == [], section  # free text is the LLM's

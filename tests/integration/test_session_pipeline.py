@@ -101,10 +101,26 @@ class KeywordExtractor(Extractor):
 
 
 class PaidKeywordExtractor(KeywordExtractor):
-    """The same, billed per token like a hosted LLM: the session calls it at a cadence."""
+    """The same, billed per token like a hosted LLM: the session calls it at a cadence.
+    It merges into the note it is sent, as the LLM extractors do, and can be told to fail
+    on every call."""
 
     name = "paid-keywords"
     pays_per_token = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_always = False
+        self.also: list[Medication] = []  # what only the model finds (the rules never do)
+
+    async def _extract_impl(self, request: ExtractionRequest) -> ClinicalNote:
+        if self.fail_always:
+            self.requests.append(request)
+            raise ProviderConnectionError(self.name)
+        found = await super()._extract_impl(request)
+        held = {m.id for m in request.note.medications}
+        new = [m for m in [*found.medications, *self.also] if m.id not in held]
+        return request.note.model_copy(update={"medications": [*request.note.medications, *new]})
 
 
 Sent = list[dict[str, Any]]
@@ -403,3 +419,117 @@ async def test_a_free_fallback_mid_session_drafts_and_the_llm_reads_the_text_lat
         ("ibuprofen", False),
     ]
     assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def _settle(session: LiveSession) -> None:
+    await session._chunks.join()
+    await session._finals.join()
+    await session.notes.caught_up()
+
+
+async def test_an_llm_that_keeps_failing_on_the_text_is_moved_past_and_nothing_is_lost(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(
+        interim=["aspirin", "more", "words", "here", "and ibuprofen", "end"],
+        final=["aspirin more", "words here and ibuprofen end"],
+    )
+    llm, fallback = PaidKeywordExtractor(), KeywordExtractor()
+    llm.fail_always = True  # e.g. content the model refuses
+    session, sent = await make_session(stt, [llm, fallback], min_new_tokens=1)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))  # seg-0000 final: due
+    await _settle(session)
+    assert len(llm.requests) == 1
+    assert [(m.name, m.provisional) for m in session.note.medications] == [("aspirin", True)]
+    for _ in range(2):  # each new segment tries the LLM on the same unread text again
+        await session.accept_chunk(_chunk())
+        await _settle(session)
+    # Third failure on that text: the rules' reading is adopted and the LLM moves on.
+    assert len(llm.requests) == 3
+    assert "seg-0000" in session.notes.read
+    assert [(m.name, m.provisional) for m in session.note.medications] == [("aspirin", False)]
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))
+    final = await session.stop()
+    assert len(llm.requests) == 3  # its breaker is open now: not even tried
+    assert [(m.name, m.provisional) for m in final.note.medications] == [
+        ("aspirin", False),
+        ("ibuprofen", False),  # adopted at stop
+    ]
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def test_a_fallback_at_stop_keeps_what_the_llm_confirmed(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(
+        interim=["aspirin", "daily", "and ibuprofen", "too"],
+        final=["aspirin daily", "and ibuprofen too"],
+    )
+    llm, fallback = PaidKeywordExtractor(), KeywordExtractor()
+    llm.also = [Medication(id="med-vitamin-d", name="vitamin D", evidence=["seg-0000"])]
+    session, _ = await make_session(stt, [llm, fallback], min_new_tokens=1)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))
+    await _settle(session)
+    assert [m.name for m in session.note.medications] == ["aspirin", "vitamin D"]
+    # What only the LLM wrote (the rules never find it) must survive a fallback at stop.
+    llm.fail_always = True
+    await session.accept_chunk(_chunk())
+    final = await session.stop()
+    assert [(m.name, m.provisional) for m in final.note.medications] == [
+        ("aspirin", False),
+        ("vitamin D", False),
+        ("ibuprofen", False),
+    ]
+
+
+async def test_stop_while_a_paid_call_is_in_flight_reads_the_rest_after_it(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(
+        interim=["aspirin", "daily", "and ibuprofen", "too"],
+        final=["aspirin daily", "and ibuprofen too"],
+    )
+    llm = PaidKeywordExtractor()
+    llm.gate = asyncio.Event()
+    session, sent = await make_session(stt, llm, min_new_tokens=1)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))
+    await llm.entered.wait()  # the call for seg-0000 is in flight, held
+    await session.accept_chunk(_chunk())
+    stopping = asyncio.create_task(session.stop())
+    await session._chunks.join()
+    assert not stopping.done()
+    llm.gate.set()
+    final = await stopping
+    assert [sorted(r.changed) for r in llm.requests] == [["seg-0000"], ["seg-0002"]]
+    assert [(m.name, m.provisional) for m in final.note.medications] == [
+        ("aspirin", False),
+        ("ibuprofen", False),
+    ]
+    assert _rebuild(sent) == final.note.model_dump(mode="json")
+
+
+async def test_the_interval_wakes_the_worker_when_no_segment_comes(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(
+        interim=["aspirin", "daily", "and ibuprofen", "too"],
+        final=["aspirin daily", "and ibuprofen too"],
+    )
+    llm = PaidKeywordExtractor()
+    session, _ = await make_session(stt, llm, min_interval_s=0.2, min_new_tokens=1)
+    for quiet in (False, True, False, True):  # two windows, both final
+        await session.accept_chunk(_chunk(quiet_tail=quiet))
+    await _settle(session)
+    # The second window came within the interval: only one call so far, and nothing
+    # else will arrive to wake the worker ...
+    assert len(llm.requests) in (1, 2)
+    llm.entered.clear()
+    if len(llm.requests) == 1:
+        async with asyncio.timeout(10):  # a failure bound, not a synchronisation
+            await llm.entered.wait()  # ... the interval's own timer does
+    assert [sorted(r.changed) for r in llm.requests] == [["seg-0000"], ["seg-0002"]]
+    await session.stop()

@@ -235,3 +235,19 @@ async def test_half_open_lets_one_trial_through_while_others_use_the_fallback() 
     a.release.set()
     assert await trial == "a:late"
     assert chain.breakers["a"].state is BreakerState.CLOSED
+
+
+class LastResort(FakeProvider):
+    hedge_target = False  # as the local rules extractor
+
+
+async def test_a_last_resort_is_never_raced_only_asked_after_a_failure() -> None:
+    a, b = FakeProvider("a", ["hang", ProviderConnectionError("a")]), LastResort("b")
+    chain, _ = _chain(a, b, hedge=0.005, attempts=1, deadline=0.2)
+    with pytest.raises(AllProvidersFailed):  # ~40 hedge budgets pass before the deadline ...
+        await chain.call_detailed(_ask)
+    assert b.calls == 0  # ... and the last resort is never raced against the slow one
+    assert chain.breakers["b"].state is BreakerState.CLOSED
+    # A failure, though, moves on to the last resort at once.
+    assert (await chain.call_detailed(_ask)).provider == "b"
+    assert b.calls == 1

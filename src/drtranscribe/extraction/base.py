@@ -46,6 +46,9 @@ class Extractor(ABC):
     #: calls at a cadence (``resilience.extraction.min_new_tokens``) and drafts with the
     #: local rules in between. False: called on every update.
     pays_per_token: ClassVar[bool] = False
+    #: False: the chain never hedges to this extractor (it is asked only once the ones
+    #: before it failed), see ``resilience.chain``.
+    hedge_target: ClassVar[bool] = True
 
     def __init__(self, *, timeout_s: float = 30.0) -> None:
         self.timeout_s = timeout_s

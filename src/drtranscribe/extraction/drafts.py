@@ -12,6 +12,13 @@ they came from, so its next answer confirms a draft (same ``<prefix>-<slug>`` id
 not provisional), corrects it or leaves it out, and the drafts of those segments are
 dropped. Drafts never override the confirmed note: a draft about a fact the note already
 holds (same section and key) is left out.
+
+Drafts cover the sections where the rules and the LLM name a fact alike (its key: a
+symptom, drug, allergen, vital or diagnosis name), so a confirmed draft keeps its id
+and a fact the note holds is never drafted twice: :data:`DRAFT_SECTIONS`. Free-text
+sections (history, examination, plan) are the LLM's; the rules would word them
+differently and show duplicates. The chief complaint is drafted only while the LLM has
+read nothing (the rules take it from the opening of the consultation).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from drtranscribe.extraction.llm_prompt import select_segments
 from drtranscribe.extraction.local import extract_note
 from drtranscribe.extraction.note import ClinicalNote, NoteItem
 from drtranscribe.transcript import Segment
+
+DRAFT_SECTIONS = ("chief_complaint", "symptoms", "medications", "allergies", "vitals", "assessment")
 
 
 def _items(note: ClinicalNote, section: str) -> list[NoteItem]:
@@ -43,32 +52,53 @@ def confirmed(note: ClinicalNote) -> ClinicalNote:
 
 
 def with_drafts(
-    note: ClinicalNote, segments: Sequence[Segment], unread: Collection[str]
+    note: ClinicalNote,
+    segments: Sequence[Segment],
+    unread: Collection[str],
+    *,
+    sections: Collection[str] = DRAFT_SECTIONS,
 ) -> ClinicalNote:
-    """The confirmed part of ``note`` plus drafts from the ``unread`` segments (those the
-    LLM has not read in their current text). The segment before the first unread one is
-    read too, as context (a question and its answer), but only items resting on an
-    unread segment become drafts."""
+    """The confirmed part of ``note`` plus drafts of ``sections`` from the ``unread``
+    segments (those the LLM has not read in their current text). The segment before the
+    first unread one is read too, as context (a question and its answer), but only items
+    resting on an unread segment become drafts."""
     base = confirmed(note)
     context, fresh = select_segments(segments, unread, 1)
     if not fresh:
         return base
     unread_ids = {s.id for s in fresh}
+    from_start = not context and segments[0].id == fresh[0].id  # positions are true ones
     draft = extract_note([*context, *fresh])
     update: dict[str, Any] = {}
     for section in ClinicalNote.model_fields:
         held = _items(base, section)
+        single = section in SINGLE_SECTIONS
+        if section not in sections or (single and not from_start):
+            update[section] = held[0] if single and held else (None if single else held)
+            continue
         ids = {i.id for i in held}
-        keys = {item_key(section, i) for i in held} if section not in SINGLE_SECTIONS else set()
+        keys = set() if single else {item_key(section, i) for i in held}
         new = [
             i.model_copy(update={"provisional": True})
             for i in _items(draft, section)
             if set(i.evidence) & unread_ids
             and i.id not in ids
-            and (section in SINGLE_SECTIONS or item_key(section, i) not in keys)
+            and (single or item_key(section, i) not in keys)
         ]
-        if section in SINGLE_SECTIONS:
+        if single:
             update[section] = held[0] if held else (new[0] if new else None)
         else:
             update[section] = held + new
     return base.model_copy(update=update)
+
+
+def adopt(note: ClinicalNote, segments: Sequence[Segment], unread: Collection[str]) -> ClinicalNote:
+    """The confirmed part of ``note`` plus the rules' reading of the ``unread`` segments,
+    confirmed: for text the LLM will not read (it keeps failing on it, or the session
+    ends while it is down). Confirmed items stand, as in :func:`with_drafts`."""
+    drafted = with_drafts(note, segments, unread, sections=list(ClinicalNote.model_fields))
+    update: dict[str, Any] = {}
+    for section in ClinicalNote.model_fields:
+        items = [i.model_copy(update={"provisional": False}) for i in _items(drafted, section)]
+        update[section] = (items[0] if items else None) if section in SINGLE_SECTIONS else items
+    return drafted.model_copy(update=update)

@@ -38,8 +38,11 @@ Merge (:func:`merge_changes`), because the model is asked but not forced to keep
   item of the same section that no answered id names, and updates that one; otherwise
   it is new, added at the end;
 * new items are named by the server, never by the model: ``<prefix>-<slug of the
-  key>`` (``vit-<kind>`` for vitals), the rules extractor's convention, so a draft and
-  the LLM's item about the same fact share an id (suffixed ``-2``, ... on a clash);
+  key>`` (``vit-<kind>`` for vitals, ``chief-complaint`` and ``follow-up``), the rules
+  extractor's convention, so a draft and the LLM's item about the same fact share an id
+  (suffixed ``-2``, ... on a clash);
+* a fact the answer gives twice (same key, or the same id twice) is one item: the
+  first statement (items naming a previous id go first), with both evidences;
 * the single-valued chief complaint and follow-up keep their previous id;
 * ``removed`` ids leave the note, unless the same answer also updates them;
 * evidence is the previous evidence plus the answer's, reduced to ids of segments that
@@ -204,17 +207,23 @@ def _fresh_id(prefix: str, key: str, taken: set[str]) -> str:
     return candidate
 
 
+#: The single-valued sections' one id, as the rules name them.
+SINGLE_IDS = {"chief_complaint": "chief-complaint", "follow_up": "follow-up"}
+
+
 def _new_id(section: str, item: Any, taken: set[str]) -> str:
     """The server's name for a new item: ``<prefix>-<slug of its key>``, the rules
     extractor's convention, so a draft and the LLM's item about the same fact share an id
-    (a vital is ``vit-<kind>``, as the rules name it)."""
+    (a vital is ``vit-<kind>`` and the chief complaint ``chief-complaint``, as the rules
+    name them)."""
+    if section in SINGLE_IDS:
+        return SINGLE_IDS[section]
     if section == "vitals":
         base, candidate, n = f"vit-{item.kind}", f"vit-{item.kind}", 2
         while candidate in taken:
             candidate, n = f"{base}-{n}", n + 1
         return candidate
-    key = _KEYS[section](item) if section in _KEYS else str(getattr(item, "text", ""))
-    return _fresh_id(ID_PREFIXES[section], key, taken)
+    return _fresh_id(ID_PREFIXES[section], _KEYS[section](item), taken)
 
 
 def _evidence(item: NoteItem, segment_ids: Collection[str]) -> list[str]:
@@ -259,6 +268,12 @@ def _carry_over(
     )
 
 
+def _absorb(kept: NoteItem, again: NoteItem, speakers: Mapping[str, Speaker | None]) -> NoteItem:
+    """A fact the answer gave twice: the first statement stands, with both evidences."""
+    extra = [e for e in _evidence(again, speakers) if e not in kept.evidence]
+    return kept.model_copy(update={"evidence": [*kept.evidence, *extra]})
+
+
 def _merge_section(
     section: str,
     answered: list[NoteItem],
@@ -274,13 +289,22 @@ def _merge_section(
             by_key.setdefault(item_key(section, p), p.id)
     merged: dict[str, NoteItem] = dict(by_id)
     updated: set[str] = set()
-    for item in answered:
+    answered_keys: dict[str, str] = {}  # key -> id, for facts this answer already gave
+    # Items naming a previous id first, so that a restatement elsewhere in the answer
+    # joins them instead of becoming a second item.
+    ordered = sorted(answered, key=lambda i: i.id.strip() not in claimed)
+    for item in ordered:
+        key = item_key(section, item)
         item_id = item.id.strip()
-        if item_id not in by_id:  # a new item, unless its key names a previous one
-            item_id = by_key.pop(item_key(section, item), "")
-        if not item_id or item_id in updated:
+        if item_id in updated or item_id not in by_id:
+            item_id = answered_keys.get(key) or by_key.pop(key, "")
+        if item_id in updated:  # the same fact twice in one answer: one item
+            merged[item_id] = _absorb(merged[item_id], item, speakers)
+            continue
+        if not item_id:
             item_id = _new_id(section, item, set(merged) | updated)
         updated.add(item_id)
+        answered_keys.setdefault(key, item_id)
         merged[item_id] = _carry_over(item, item_id, by_id.get(item_id), speakers)
     kept = merged.items()
     return [item for item_id, item in kept if item_id in updated or item_id not in removed]

@@ -37,6 +37,8 @@ class LocalExtractor(Extractor):
     """
 
     name = "local"
+    # Last resort only: racing it against a slow LLM would always win and cancel the LLM.
+    hedge_target = False
 
     def __init__(
         self,

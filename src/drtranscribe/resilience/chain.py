@@ -5,7 +5,9 @@ One call of :meth:`FallbackChain.call`:
 1. A *round* asks the providers in configured order. A provider whose breaker is open
    is skipped. When one fails, the next is asked at once. When one is slow (no answer
    after ``hedge_after_s``), the next is asked too and the first valid answer wins;
-   the loser is cancelled (its breaker counts neither success nor failure).
+   the loser is cancelled and counts as a slow failure. A provider with
+   ``hedge_target = False`` (the local rules extractor: it answers in a millisecond, so a
+   race against it would always cancel the LLM) is asked only after a failure.
 2. If every provider failed and at least one failure was transient, tenacity runs
    another round after a backoff (1, 2, 4 s with jitter, or the provider's Retry-After):
    the failed providers are retried *later*, never in front of a healthy fallback.
@@ -164,12 +166,19 @@ class FallbackChain(Generic[P]):
         running: dict[asyncio.Task[R], tuple[P, Permit]] = {}
         overdue: set[asyncio.Task[R]] = set()  # ran past the hedge budget
 
-        def launch() -> bool:
-            for provider, permit in candidates:
-                task = asyncio.create_task(fn(provider), name=f"{self.kind}:{provider.name}")
-                running[task] = (provider, permit)
-                return True
-            return False
+        held: list[tuple[P, Permit]] = []  # the next candidate, kept back from a hedge
+
+        def launch(*, hedging: bool = False) -> bool:
+            candidate = held.pop() if held else next(candidates, None)
+            if candidate is None:
+                return False
+            provider, permit = candidate
+            if hedging and not getattr(provider, "hedge_target", True):
+                held.append(candidate)  # a last resort is tried after a failure, never raced
+                return False
+            task = asyncio.create_task(fn(provider), name=f"{self.kind}:{provider.name}")
+            running[task] = (provider, permit)
+            return True
 
         try:
             launch()
@@ -179,7 +188,7 @@ class FallbackChain(Generic[P]):
                 )
                 if not done:  # slow: ask the next provider too
                     overdue.update(running)
-                    if launch():
+                    if launch(hedging=True):
                         log.info("chain.hedged", chain=self.kind, after_s=hedge)
                     continue
                 for task in done:
@@ -214,6 +223,8 @@ class FallbackChain(Generic[P]):
                     log.warning("chain.provider_slow", chain=self.kind, provider=provider.name)
                 else:
                     permit.release()
+            for _, permit in held:
+                permit.release()
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
 

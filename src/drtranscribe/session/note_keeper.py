@@ -20,9 +20,14 @@ it again and again: drafts show it instead). It is called when the unread final
 transcript reaches ``resilience.extraction.min_new_tokens`` (estimated as characters /
 4) and at least ``min_interval_s`` has passed since the last call, and always when the
 session stops, so the final note is the chain's. ``bench/llm_tokens.py`` measures what
-a cadence costs. When the paid extractors fail and a free fallback of the chain answers
-mid-session, its reading is shown as drafts and the text stays unread: the LLM reads it
-at its next call once it is back (at stop, the fallback's answer is the final note).
+a cadence costs.
+
+When the paid extractors fail and a free fallback of the chain answers, its reading is
+shown as drafts and the text stays unread: the LLM reads it at its next call once it is
+back (while its breakers are open, the LLM is not even tried). After
+``LLM_FAILURES_BEFORE_ADOPTING`` such rounds in which the LLM was tried, or at stop, the
+fallback's reading of that text is adopted instead (``drafts.adopt``): the LLM moves on,
+and nothing it confirmed is lost.
 
 Every write carries the session's fencing token; a newer writer elsewhere makes the
 store refuse it (``SessionTakenOver``), and the keeper hands over to ``on_taken_over``.
@@ -40,15 +45,20 @@ from drtranscribe import failpoints
 from drtranscribe.errors import AllProvidersFailed, SessionTakenOver, StorageError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.diff import note_patch
-from drtranscribe.extraction.drafts import confirmed, with_drafts
+from drtranscribe.extraction.drafts import adopt, confirmed, with_drafts
 from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.protocol import ErrorMessage, NoteMessage
+from drtranscribe.resilience.breaker import BreakerState
 from drtranscribe.session.services import SessionServices
 from drtranscribe.transcript import Segment
 
 Emit = Callable[[NoteMessage | ErrorMessage], Awaitable[None]]
 
 CHARS_PER_TOKEN = 4  # the usual English estimate; the cadence needs no exact count
+#: LLM attempts that may fail on the same unread text (each answered by a free fallback,
+#: shown as drafts) before the fallback's reading is kept and the LLM moves on.
+LLM_FAILURES_BEFORE_ADOPTING = 3
+OPEN = BreakerState.OPEN
 
 
 def unread_tokens(segments: list[Segment], read: Mapping[str, str]) -> int:
@@ -92,6 +102,7 @@ class NoteKeeper:
         self._paid = {e.name for e in extractors if e.pays_per_token}
         self.pays_per_token = bool(self._paid)
         self._last_call = -float("inf")
+        self._llm_failures = 0  # fallback answers in a row after an LLM attempt
         self._wake: asyncio.TimerHandle | None = None
         self._dirty = asyncio.Event()
         self._idle = asyncio.Condition()
@@ -197,18 +208,27 @@ class NoteKeeper:
 
         started = time.monotonic()
         self._last_call = started
+        llm_tried = any(self.services.extraction.breakers[n].state is not OPEN for n in self._paid)
         answered = await self.services.extraction.call_detailed(call)
         self.services.metrics.stage_latency.labels("extraction", answered.provider).observe(
             time.monotonic() - started
         )
-        if self.pays_per_token and answered.provider not in self._paid and not self._stopping:
-            # The LLMs are down and a free fallback answered: its reading is a draft, and
-            # the text stays unread, so the LLM reads it once it is back.
-            self.log.warning("note.fallback_drafted", provider=answered.provider)
-            await self._draft()
-            return
-        read = {s.id: s.text for s in segments}
         note = answered.value
+        if self.pays_per_token and answered.provider not in self._paid:
+            # The LLMs failed (or are known down) and a free fallback answered.
+            self._llm_failures += llm_tried
+            if not self._stopping and self._llm_failures < LLM_FAILURES_BEFORE_ADOPTING:
+                # Show the rules' reading as drafts; the text stays unread for the LLM.
+                self.log.warning("note.fallback_drafted", provider=answered.provider)
+                if self._drafts:
+                    await self._draft()
+                return
+            # The session ends, or the LLM failed on this text again and again (content it
+            # refuses, say): the rules' reading of it stands, what the LLM confirmed stays.
+            self.log.warning("note.fallback_adopted", provider=answered.provider)
+            note = adopt(self.note, segments, changed)
+        self._llm_failures = 0
+        read = {s.id: s.text for s in segments}
         if self.pays_per_token and self._drafts:  # segments that came in meanwhile
             now = self._transcript()
             note = with_drafts(note, now, {s.id for s in now if read.get(s.id) != s.text})
