@@ -533,3 +533,21 @@ async def test_the_interval_wakes_the_worker_when_no_segment_comes(
             await llm.entered.wait()  # ... the interval's own timer does
     assert [sorted(r.changed) for r in llm.requests] == [["seg-0000"], ["seg-0002"]]
     await session.stop()
+
+
+async def test_text_the_llm_read_is_remembered_even_when_the_note_did_not_change(
+    make_session: MakeSession,
+) -> None:
+    stt = ScriptedSTT(interim=["hello", "there"], final=["hello there, how are you"])
+    llm = PaidKeywordExtractor()
+    session, sent = await make_session(stt, llm, min_new_tokens=1)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))
+    await _settle(session)
+    assert len(llm.requests) == 1
+    assert not [m for m in sent if m["type"] == "note"]  # nothing to say yet
+    stored = await session.services.store.snapshot(session.session_id)
+    assert stored is not None
+    # A session resumed elsewhere will not send (and pay for) this text again.
+    assert stored.extracted_through == {"seg-0000": "hello there, how are you"}
+    await session.stop()

@@ -256,6 +256,10 @@ class NoteKeeper:
             )
             self.note, self.version = note, version
             await self._emit(NoteMessage(version=version, patch=ops))
+        elif read != self.read:  # nothing new in the note, but the text is read: remember
+            await self.services.store.save_note(  # it, or a resume would bill it again
+                self.session_id, self.token, self.version, self.note, extracted_through=read
+            )
         self.read = read
         self.log.info(
             "note.updated",
