@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from drtranscribe.audio.file import load_audio_file
-from drtranscribe.client import stream_audio
+from drtranscribe.client import ClientEvent, stream_audio
 from drtranscribe.extraction.llm_base import PROBE_TEXT
 from tests.conftest import ServerProcess, SpeechFixture, start_server, stop_server
 from tests.fakes.provider_server import (  # noqa: F401
@@ -55,10 +55,13 @@ def cloud_server(
     stop_server(server)
 
 
+async def _events(server: ServerProcess, fixture: SpeechFixture) -> list[ClientEvent]:
+    audio = load_audio_file(fixture.path)
+    return [e async for e in stream_audio(server.ws_url, audio, realtime=False)]
+
+
 async def _stream(server: ServerProcess, fixture: SpeechFixture) -> dict[str, object]:
-    events = [
-        e async for e in stream_audio(server.ws_url, load_audio_file(fixture.path), realtime=False)
-    ]
+    events = await _events(server, fixture)
     final = events[-1].message
     assert final["type"] == "final"
     return final
@@ -115,12 +118,7 @@ async def test_drafts_show_at_once_and_the_llm_reads_the_consultation_once(
 ) -> None:
     fake_providers.transcript = "Patient has a headache and takes ibuprofen."
     fake_providers.note_json = json.dumps(NOTE)
-    events = [
-        e
-        async for e in stream_audio(
-            cloud_server.ws_url, load_audio_file(speech["consult_short"].path), realtime=False
-        )
-    ]
+    events = await _events(cloud_server, speech["consult_short"])
     final = events[-1].message
     assert final["type"] == "final"
     notes = [e.message for e in events if e.direction == "in" and e.message["type"] == "note"]

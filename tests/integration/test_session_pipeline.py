@@ -100,6 +100,14 @@ class KeywordExtractor(Extractor):
         return ClinicalNote(medications=list(meds.values()))
 
 
+def two_windows() -> ScriptedSTT:
+    """Four chunks, two windows (close them with a quiet second and fourth chunk)."""
+    return ScriptedSTT(
+        interim=["aspirin", "daily", "and ibuprofen", "too"],
+        final=["aspirin daily", "and ibuprofen too"],
+    )
+
+
 class PaidKeywordExtractor(KeywordExtractor):
     """The same, billed per token like a hosted LLM: the session calls it at a cadence.
     It merges into the note it is sent, as the LLM extractors do, and can be told to fail
@@ -463,10 +471,7 @@ async def test_an_llm_that_keeps_failing_on_the_text_is_moved_past_and_nothing_i
 async def test_a_fallback_at_stop_keeps_what_the_llm_confirmed(
     make_session: MakeSession,
 ) -> None:
-    stt = ScriptedSTT(
-        interim=["aspirin", "daily", "and ibuprofen", "too"],
-        final=["aspirin daily", "and ibuprofen too"],
-    )
+    stt = two_windows()
     llm, fallback = PaidKeywordExtractor(), KeywordExtractor()
     llm.also = [Medication(id="med-vitamin-d", name="vitamin D", evidence=["seg-0000"])]
     session, _ = await make_session(stt, [llm, fallback], min_new_tokens=1)
@@ -488,10 +493,7 @@ async def test_a_fallback_at_stop_keeps_what_the_llm_confirmed(
 async def test_stop_while_a_paid_call_is_in_flight_reads_the_rest_after_it(
     make_session: MakeSession,
 ) -> None:
-    stt = ScriptedSTT(
-        interim=["aspirin", "daily", "and ibuprofen", "too"],
-        final=["aspirin daily", "and ibuprofen too"],
-    )
+    stt = two_windows()
     llm = PaidKeywordExtractor()
     llm.gate = asyncio.Event()
     session, sent = await make_session(stt, llm, min_new_tokens=1)
@@ -515,10 +517,7 @@ async def test_stop_while_a_paid_call_is_in_flight_reads_the_rest_after_it(
 async def test_the_interval_wakes_the_worker_when_no_segment_comes(
     make_session: MakeSession,
 ) -> None:
-    stt = ScriptedSTT(
-        interim=["aspirin", "daily", "and ibuprofen", "too"],
-        final=["aspirin daily", "and ibuprofen too"],
-    )
+    stt = two_windows()
     llm = PaidKeywordExtractor()
     session, _ = await make_session(stt, llm, min_interval_s=0.2, min_new_tokens=1)
     for quiet in (False, True, False, True):  # two windows, both final
