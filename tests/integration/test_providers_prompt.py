@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from drtranscribe.errors import ProviderInvalidResponse
 from drtranscribe.extraction.base import ExtractionRequest
-from drtranscribe.extraction.drafts import confirmed, with_drafts
+from drtranscribe.extraction.drafts import adopt, confirmed, with_drafts
 from drtranscribe.extraction.llm_note import (
     NoteChanges,
     merge_changes,
@@ -282,8 +282,19 @@ def test_a_fact_given_twice_in_one_answer_is_one_item() -> None:
     )
     note = merge_changes(answer, previous=ClinicalNote(), speakers={"s1": None, "s2": None})
     assert [(m.id, m.dose, m.evidence) for m in note.medications] == [
-        ("med-aspirin", "75 mg", ["s1", "s2"])
+        ("med-aspirin", "81 mg", ["s1", "s2"])  # the later statement's values
     ]
+    # A stale restatement under the item's id does not undo a newer one given anew.
+    previous = ClinicalNote(medications=[Medication(id="med-metformin", name="metformin")])
+    answer = NoteChanges(
+        medications=[
+            Medication(id="", name="metformin", dose="1000 mg", evidence=["s3"]),
+            Medication(id="med-metformin", name="metformin", dose="500 mg", evidence=["s1"]),
+        ]
+    )
+    speakers: dict[str, Any] = {"s1": None, "s3": None}
+    note = merge_changes(answer, previous=previous, speakers=speakers)
+    assert [(m.id, m.dose) for m in note.medications] == [("med-metformin", "1000 mg")]
 
 
 def test_evidence_keeps_known_segments_once_in_order() -> None:
@@ -510,3 +521,26 @@ def test_drafts_leave_free_text_to_the_llm_and_the_chief_complaint_to_the_openin
     for note in (from_start, later):
         for section in ("social_history", "history_of_present_illness", "plan", "examination"):
             assert getattr(note, section) == [], section  # free text is the LLM's
+
+
+def test_adopting_text_updates_facts_the_note_holds_and_keeps_the_rest() -> None:
+    segments = [
+        seg(0, "Blood pressure is 150 over 95. I take metformin 500 mg twice a day."),
+        seg(1, "Blood pressure now 130 over 85. Increase metformin to 1000 mg."),
+        seg(2, "Follow up in 2 weeks."),
+    ]
+    note = ClinicalNote(
+        vitals=[Vital(id="vit-blood_pressure", kind="blood_pressure", value="150/95", unit="mmHg")],
+        medications=[Medication(id="med-metformin", name="metformin", dose="500 mg")],
+        assessment=[Diagnosis(id="dx-diabetes", name="type 2 diabetes")],  # the LLM's
+    )
+    adopted = adopt(note, segments, {"s1", "s2"})
+    assert [(v.id, v.value) for v in adopted.vitals] == [("vit-blood_pressure", "130/85")]
+    assert [(m.id, m.dose) for m in adopted.medications] == [("med-metformin", "1000 mg")]
+    assert adopted.assessment == note.assessment  # nothing the LLM confirmed is lost
+    assert adopted.follow_up is not None  # said late, adopted all the same
+    assert not any(
+        i.provisional
+        for items in (adopted.vitals, adopted.medications, [adopted.follow_up])
+        for i in items
+    )

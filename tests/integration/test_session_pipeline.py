@@ -146,9 +146,13 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
         min_interval_s: float = 0.0,
         min_new_tokens: int = 0,
         drafts: bool = True,
+        cooldown_s: float = 30.0,
     ) -> tuple[LiveSession, Sent]:
         cadence = ChainSettings(
-            min_interval_s=min_interval_s, min_new_tokens=min_new_tokens, drafts=drafts
+            min_interval_s=min_interval_s,
+            min_new_tokens=min_new_tokens,
+            drafts=drafts,
+            cooldown_s=cooldown_s,  # also spaces the LLM failures counted towards adopting
         )
         settings = Settings(
             environment="test",
@@ -444,7 +448,7 @@ async def test_an_llm_that_keeps_failing_on_the_text_is_moved_past_and_nothing_i
     )
     llm, fallback = PaidKeywordExtractor(), KeywordExtractor()
     llm.fail_always = True  # e.g. content the model refuses
-    session, sent = await make_session(stt, [llm, fallback], min_new_tokens=1)
+    session, sent = await make_session(stt, [llm, fallback], min_new_tokens=1, cooldown_s=0)
     await session.accept_chunk(_chunk())
     await session.accept_chunk(_chunk(quiet_tail=True))  # seg-0000 final: due
     await _settle(session)
@@ -550,3 +554,31 @@ async def test_text_the_llm_read_is_remembered_even_when_the_note_did_not_change
     # A session resumed elsewhere will not send (and pay for) this text again.
     assert stored.extracted_through == {"seg-0000": "hello there, how are you"}
     await session.stop()
+
+
+async def test_failures_of_a_short_outage_do_not_make_the_llm_skip_text(
+    make_session: MakeSession,
+) -> None:
+    stt = two_windows()
+    llm, fallback = PaidKeywordExtractor(), KeywordExtractor()
+    llm.fail_always = True
+    # Failures within one cooldown count once: nothing is adopted.
+    session, _ = await make_session(stt, [llm, fallback], min_new_tokens=1, cooldown_s=3600)
+    await session.accept_chunk(_chunk())
+    await session.accept_chunk(_chunk(quiet_tail=True))  # seg-0000 final: fails
+    await _settle(session)
+    await session.accept_chunk(_chunk())  # tried again on the same text: fails
+    await _settle(session)
+    assert len(llm.requests) == 2
+    assert session.notes.read == {}  # still unread: the LLM reads it once it is back
+    llm.fail_always = False
+    await session.accept_chunk(_chunk(quiet_tail=True))  # seg-0002 final
+    await _settle(session)
+    # Back: the LLM itself reads the text it failed on (it was never adopted).
+    assert "seg-0000" in llm.requests[2].changed
+    final = await session.stop()
+    assert {s for r in llm.requests[2:] for s in r.changed} == {"seg-0000", "seg-0002"}
+    assert [(m.name, m.provisional) for m in final.note.medications] == [
+        ("aspirin", False),
+        ("ibuprofen", False),
+    ]

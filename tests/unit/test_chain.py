@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import structlog
 
 from drtranscribe.errors import (
     AllProvidersFailed,
@@ -241,13 +242,24 @@ class LastResort(FakeProvider):
     hedge_target = False  # as the local rules extractor
 
 
-async def test_a_last_resort_is_never_raced_only_asked_after_a_failure() -> None:
-    a, b = FakeProvider("a", ["hang", ProviderConnectionError("a")]), LastResort("b")
-    chain, _ = _chain(a, b, hedge=0.005, attempts=1, deadline=0.2)
-    with pytest.raises(AllProvidersFailed):  # ~40 hedge budgets pass before the deadline ...
-        await chain.call_detailed(_ask)
-    assert b.calls == 0  # ... and the last resort is never raced against the slow one
-    assert chain.breakers["b"].state is BreakerState.CLOSED
-    # A failure, though, moves on to the last resort at once.
-    assert (await chain.call_detailed(_ask)).provider == "b"
+async def test_a_last_resort_is_not_raced_but_asked_after_a_failure() -> None:
+    a, b = FakeProvider("a", [ProviderConnectionError("a")]), LastResort("b")
+    chain, _ = _chain(a, b, hedge=0.005, attempts=1)
+    assert (await chain.call_detailed(_ask)).provider == "b"  # a failed: b at once
     assert b.calls == 1
+
+
+async def test_a_last_resort_still_answers_before_the_deadline_when_the_others_hang() -> None:
+    a, b = FakeProvider("a", default="hang"), FakeProvider("b", default="hang")
+    local = LastResort("local")
+    # Deadline 2.3 s: b is hedged to at once; local is held back from the race (tens of
+    # hedge budgets pass) and launched 2 s before the end, in time to answer.
+    chain, _ = _chain(a, b, local, hedge=0.01, attempts=1, deadline=2.3)
+    with structlog.testing.capture_logs() as logs:
+        result = await chain.call_detailed(_ask)
+    assert result.provider == "local"
+    events = [e["event"] for e in logs]
+    assert events.count("chain.hedged") == 1  # a -> b only; never -> local
+    assert "chain.last_resort" in events
+    assert a.cancelled == b.cancelled == 1
+    assert local.calls == 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from drtranscribe.extraction.llm_note import SINGLE_SECTIONS, item_key
+from drtranscribe.extraction.llm_note import SINGLE_SECTIONS, item_key, overlay
 from drtranscribe.extraction.llm_prompt import select_segments
 from drtranscribe.extraction.local import extract_note
 from drtranscribe.extraction.note import ClinicalNote, NoteItem
@@ -93,12 +93,39 @@ def with_drafts(
 
 
 def adopt(note: ClinicalNote, segments: Sequence[Segment], unread: Collection[str]) -> ClinicalNote:
-    """The confirmed part of ``note`` plus the rules' reading of the ``unread`` segments,
-    confirmed: for text the LLM will not read (it keeps failing on it, or the session
-    ends while it is down). Confirmed items stand, as in :func:`with_drafts`."""
-    drafted = with_drafts(note, segments, unread, sections=list(ClinicalNote.model_fields))
+    """The confirmed part of ``note`` with the rules' reading of the ``unread`` segments
+    taken in, confirmed: for text the LLM will not read (it keeps failing on it, or the
+    session ends while it is down). Unlike a draft, a reading of a fact the note holds
+    (same key) updates it, since nothing will read that text again: a newer blood
+    pressure or dose wins, the item keeps its id. Every section is read; the chief
+    complaint only from the opening of the consultation."""
+    base = confirmed(note)
+    context, fresh = select_segments(segments, unread, 1)
+    if not fresh:
+        return base
+    unread_ids = {s.id for s in fresh}
+    from_start = not context and segments[0].id == fresh[0].id
+    rules = extract_note([*context, *fresh])
     update: dict[str, Any] = {}
     for section in ClinicalNote.model_fields:
-        items = [i.model_copy(update={"provisional": False}) for i in _items(drafted, section)]
-        update[section] = (items[0] if items else None) if section in SINGLE_SECTIONS else items
-    return drafted.model_copy(update=update)
+        held = _items(base, section)
+        found = [i for i in _items(rules, section) if set(i.evidence) & unread_ids]
+        if section in SINGLE_SECTIONS:
+            late = section == "chief_complaint" and not from_start
+            update[section] = held[0] if held else (found[0] if found and not late else None)
+            continue
+        merged = list(held)
+        at = {item_key(section, i): n for n, i in enumerate(merged)}
+        for item in found:
+            n = at.get(item_key(section, item))
+            if n is not None:
+                merged[n] = overlay(merged[n], item)
+                continue
+            taken = {i.id for i in merged}
+            item_id, k = item.id, 2
+            while item_id in taken:
+                item_id, k = f"{item.id}-{k}", k + 1
+            at[item_key(section, item)] = len(merged)
+            merged.append(item.model_copy(update={"id": item_id, "provisional": False}))
+        update[section] = merged
+    return base.model_copy(update=update)

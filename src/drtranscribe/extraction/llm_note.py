@@ -41,8 +41,9 @@ Merge (:func:`merge_changes`), because the model is asked but not forced to keep
   key>`` (``vit-<kind>`` for vitals, ``chief-complaint`` and ``follow-up``), the rules
   extractor's convention, so a draft and the LLM's item about the same fact share an id
   (suffixed ``-2``, ... on a clash);
-* a fact the answer gives twice (same key, or the same id twice) is one item: the
-  first statement (items naming a previous id go first), with both evidences;
+* a fact the answer gives twice (same key, or the same id twice) is one item: items
+  naming a previous id are taken first, and a later statement's stated values win
+  (:func:`overlay`), with both evidences;
 * the single-valued chief complaint and follow-up keep their previous id;
 * ``removed`` ids leave the note, unless the same answer also updates them;
 * evidence is the previous evidence plus the answer's, reduced to ids of segments that
@@ -268,10 +269,21 @@ def _carry_over(
     )
 
 
-def _absorb(kept: NoteItem, again: NoteItem, speakers: Mapping[str, Speaker | None]) -> NoteItem:
-    """A fact the answer gave twice: the first statement stands, with both evidences."""
-    extra = [e for e in _evidence(again, speakers) if e not in kept.evidence]
-    return kept.model_copy(update={"evidence": [*kept.evidence, *extra]})
+_OWNED = ("id", "evidence", "speaker", "provisional")
+
+
+def overlay(kept: NoteItem, newer: NoteItem) -> NoteItem:
+    """``kept`` (its id, speaker) with the values ``newer`` states (its non-null fields)
+    and both evidences: a later statement of the same fact."""
+    values = {
+        name: value
+        for name in type(newer).model_fields
+        if name not in _OWNED and (value := getattr(newer, name)) is not None
+    }
+    evidence = [*kept.evidence, *(e for e in newer.evidence if e not in kept.evidence)]
+    return kept.model_copy(
+        update={**values, "evidence": evidence, "speaker": kept.speaker or newer.speaker}
+    )
 
 
 def _merge_section(
@@ -298,8 +310,9 @@ def _merge_section(
         item_id = item.id.strip()
         if item_id in updated or item_id not in by_id:
             item_id = answered_keys.get(key) or by_key.pop(key, "")
-        if item_id in updated:  # the same fact twice in one answer: one item
-            merged[item_id] = _absorb(merged[item_id], item, speakers)
+        if item_id in updated:  # the same fact twice in one answer: one item, later values
+            again = item.model_copy(update={"evidence": _evidence(item, speakers)})
+            merged[item_id] = overlay(merged[item_id], again)
             continue
         if not item_id:
             item_id = _new_id(section, item, set(merged) | updated)

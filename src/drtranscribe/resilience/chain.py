@@ -7,7 +7,8 @@ One call of :meth:`FallbackChain.call`:
    after ``hedge_after_s``), the next is asked too and the first valid answer wins;
    the loser is cancelled and counts as a slow failure. A provider with
    ``hedge_target = False`` (the local rules extractor: it answers in a millisecond, so a
-   race against it would always cancel the LLM) is asked only after a failure.
+   race against it would always cancel the LLM) is asked only after a failure, or when
+   ``LAST_RESORT_MARGIN_S`` before the deadline the others are still running.
 2. If every provider failed and at least one failure was transient, tenacity runs
    another round after a backoff (1, 2, 4 s with jitter, or the provider's Retry-After):
    the failed providers are retried *later*, never in front of a healthy fallback.
@@ -46,6 +47,9 @@ class Named(Protocol):
 
 
 P = TypeVar("P", bound=Named)
+
+#: A held last resort is launched this long before the chain's deadline at the latest.
+LAST_RESORT_MARGIN_S = 2.0
 R = TypeVar("R")
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -133,11 +137,12 @@ class FallbackChain(Generic[P]):
             reraise=True,
         )
         started = time.monotonic()
+        deadline_at = started + self.policy.deadline_s
         try:
             async with asyncio.timeout(self.policy.deadline_s):
                 async for attempt in rounds:
                     with attempt:
-                        value, provider = await self._round(fn, hedge)
+                        value, provider = await self._round(fn, hedge, deadline_at)
                         return ChainResult(value, provider, attempt.retry_state.attempt_number)
         except TimeoutError as exc:
             log.warning("chain.deadline", chain=self.kind, deadline_s=self.policy.deadline_s)
@@ -159,7 +164,7 @@ class FallbackChain(Generic[P]):
             yield provider, permit
 
     async def _round(
-        self, fn: Callable[[P], Coroutine[Any, Any, R]], hedge: float | None
+        self, fn: Callable[[P], Coroutine[Any, Any, R]], hedge: float | None, deadline_at: float
     ) -> tuple[R, str]:
         errors: list[ProviderError] = []
         candidates = self._candidates(errors)
@@ -183,13 +188,21 @@ class FallbackChain(Generic[P]):
         try:
             launch()
             while running:
+                timeout = hedge
+                if held:  # the last resort must get its turn before the deadline
+                    left = deadline_at - LAST_RESORT_MARGIN_S - time.monotonic()
+                    if left <= 0:
+                        launch()
+                        log.info("chain.last_resort", chain=self.kind)
+                    elif timeout is None or left < timeout:
+                        timeout = left
                 done, _ = await asyncio.wait(
-                    running, timeout=hedge, return_when=asyncio.FIRST_COMPLETED
+                    running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:  # slow: ask the next provider too
                     overdue.update(running)
                     if launch(hedging=True):
-                        log.info("chain.hedged", chain=self.kind, after_s=hedge)
+                        log.info("chain.hedged", chain=self.kind, after_s=timeout)
                     continue
                 for task in done:
                     provider, permit = running.pop(task)

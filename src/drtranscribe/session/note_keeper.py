@@ -25,9 +25,10 @@ a cadence costs.
 When the paid extractors fail and a free fallback of the chain answers, its reading is
 shown as drafts and the text stays unread: the LLM reads it at its next call once it is
 back (while its breakers are open, the LLM is not even tried). After
-``LLM_FAILURES_BEFORE_ADOPTING`` such rounds in which the LLM was tried, or at stop, the
-fallback's reading of that text is adopted instead (``drafts.adopt``): the LLM moves on,
-and nothing it confirmed is lost.
+``LLM_FAILURES_BEFORE_ADOPTING`` such rounds in which an LLM was really called, counted at
+most once per breaker cooldown (so ~1 minute of failing on that text, not a short
+outage), or at stop, the fallback's reading of that text is adopted instead
+(``drafts.adopt``): the LLM moves on, and nothing it confirmed is lost.
 
 Every write carries the session's fencing token; a newer writer elsewhere makes the
 store refuse it (``SessionTakenOver``), and the keeper hands over to ``on_taken_over``.
@@ -48,7 +49,6 @@ from drtranscribe.extraction.diff import note_patch
 from drtranscribe.extraction.drafts import adopt, confirmed, with_drafts
 from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.protocol import ErrorMessage, NoteMessage
-from drtranscribe.resilience.breaker import BreakerState
 from drtranscribe.session.services import SessionServices
 from drtranscribe.transcript import Segment
 
@@ -58,7 +58,6 @@ CHARS_PER_TOKEN = 4  # the usual English estimate; the cadence needs no exact co
 #: LLM attempts that may fail on the same unread text (each answered by a free fallback,
 #: shown as drafts) before the fallback's reading is kept and the LLM moves on.
 LLM_FAILURES_BEFORE_ADOPTING = 3
-OPEN = BreakerState.OPEN
 
 
 def unread_tokens(segments: list[Segment], read: Mapping[str, str]) -> int:
@@ -102,7 +101,9 @@ class NoteKeeper:
         self._paid = {e.name for e in extractors if e.pays_per_token}
         self.pays_per_token = bool(self._paid)
         self._last_call = -float("inf")
-        self._llm_failures = 0  # fallback answers in a row after an LLM attempt
+        self._llm_failures = 0  # counted LLM failures on the unread text (see _update)
+        self._failure_counted_at = -float("inf")
+        self._spacing_s = cadence.cooldown_s
         self._wake: asyncio.TimerHandle | None = None
         self._dirty = asyncio.Event()
         self._idle = asyncio.Condition()
@@ -203,20 +204,26 @@ class NoteKeeper:
             return
         request = ExtractionRequest(note=confirmed(self.note), segments=segments, changed=changed)
 
+        tried: set[str] = set()  # the extractors this update really called
+
         async def call(extractor: Extractor) -> ClinicalNote:
+            tried.add(extractor.name)
             return await extractor.extract(request)
 
         started = time.monotonic()
         self._last_call = started
-        llm_tried = any(self.services.extraction.breakers[n].state is not OPEN for n in self._paid)
         answered = await self.services.extraction.call_detailed(call)
         self.services.metrics.stage_latency.labels("extraction", answered.provider).observe(
             time.monotonic() - started
         )
         note = answered.value
         if self.pays_per_token and answered.provider not in self._paid:
-            # The LLMs failed (or are known down) and a free fallback answered.
-            self._llm_failures += llm_tried
+            # The LLMs failed (or are known down) and a free fallback answered. A failure
+            # counts towards adopting only when an LLM was really called, and at most once
+            # per breaker cooldown, so that a short outage does not adopt anything.
+            if tried & self._paid and started - self._failure_counted_at >= self._spacing_s:
+                self._llm_failures += 1
+                self._failure_counted_at = started
             if not self._stopping and self._llm_failures < LLM_FAILURES_BEFORE_ADOPTING:
                 # Show the rules' reading as drafts; the text stays unread for the LLM.
                 self.log.warning("note.fallback_drafted", provider=answered.provider)
