@@ -23,6 +23,7 @@ from drtranscribe.extraction.drafts import adopt, confirmed, with_drafts
 from drtranscribe.extraction.llm_note import (
     NoteChanges,
     merge_changes,
+    overlay,
     parse_changes,
     strict_note_schema,
 )
@@ -544,3 +545,13 @@ def test_adopting_text_updates_facts_the_note_holds_and_keeps_the_rest() -> None
         for items in (adopted.vitals, adopted.medications, [adopted.follow_up])
         for i in items
     )
+
+
+def test_a_later_statement_never_undoes_a_value_with_a_default() -> None:
+    kept = Symptom(id="sym-fever", name="fever", negated=True, onset="2 days", evidence=["s1"])
+    again = Symptom(id="x", name="fever", evidence=["s2"])  # mentioned, nothing said
+    merged = overlay(kept, again)
+    assert (merged.id, merged.negated, merged.onset) == ("sym-fever", True, "2 days")
+    assert merged.evidence == ["s1", "s2"]
+    stated = overlay(kept, Symptom(id="x", name="fever", onset="3 days"))
+    assert stated.onset == "3 days"  # a stated value wins

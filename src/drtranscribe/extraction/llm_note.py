@@ -273,12 +273,17 @@ _OWNED = ("id", "evidence", "speaker", "provisional")
 
 
 def overlay(kept: NoteItem, newer: NoteItem) -> NoteItem:
-    """``kept`` (its id, speaker) with the values ``newer`` states (its non-null fields)
-    and both evidences: a later statement of the same fact."""
+    """``kept`` (its id, speaker) with the values ``newer`` states and both evidences: a
+    later statement of the same fact. A field left null or at its default (``negated``
+    false, ``status`` current, ...) is not a statement: it never undoes a kept value, so
+    a denied symptom is not turned present by a mention that says nothing either way."""
+    fields = type(newer).model_fields
     values = {
         name: value
-        for name in type(newer).model_fields
-        if name not in _OWNED and (value := getattr(newer, name)) is not None
+        for name, info in fields.items()
+        if name not in _OWNED
+        and (value := getattr(newer, name)) is not None
+        and (info.is_required() or value != info.default)
     }
     evidence = [*kept.evidence, *(e for e in newer.evidence if e not in kept.evidence)]
     return kept.model_copy(
