@@ -285,17 +285,15 @@ def test_a_fact_given_twice_in_one_answer_is_one_item() -> None:
     assert [(m.id, m.dose, m.evidence) for m in note.medications] == [
         ("med-aspirin", "81 mg", ["s1", "s2"])  # the later statement's values
     ]
-    # A stale restatement under the item's id does not undo a newer one given anew.
+    # Whichever names the item's id, the statement later in the answer wins.
     previous = ClinicalNote(medications=[Medication(id="med-metformin", name="metformin")])
-    answer = NoteChanges(
-        medications=[
-            Medication(id="", name="metformin", dose="1000 mg", evidence=["s3"]),
-            Medication(id="med-metformin", name="metformin", dose="500 mg", evidence=["s1"]),
-        ]
-    )
+    by_id = Medication(id="med-metformin", name="metformin", dose="500 mg", evidence=["s1"])
+    anew = Medication(id="", name="metformin", dose="1000 mg", evidence=["s3"])
     speakers: dict[str, Any] = {"s1": None, "s3": None}
-    note = merge_changes(answer, previous=previous, speakers=speakers)
-    assert [(m.id, m.dose) for m in note.medications] == [("med-metformin", "1000 mg")]
+    for order, dose in (([by_id, anew], "1000 mg"), ([anew, by_id], "500 mg")):
+        note = merge_changes(NoteChanges(medications=order), previous=previous, speakers=speakers)
+        assert [(m.id, m.dose) for m in note.medications] == [("med-metformin", dose)]
+        assert sorted(note.medications[0].evidence) == ["s1", "s3"]
 
 
 def test_evidence_keeps_known_segments_once_in_order() -> None:
@@ -555,3 +553,13 @@ def test_a_later_statement_never_undoes_a_value_with_a_default() -> None:
     assert merged.evidence == ["s1", "s2"]
     stated = overlay(kept, Symptom(id="x", name="fever", onset="3 days"))
     assert stated.onset == "3 days"  # a stated value wins
+
+
+def test_adopting_a_later_follow_up_replaces_the_earlier_one() -> None:
+    note = ClinicalNote(follow_up=TextItem(id="follow-up", text="in two weeks"))
+    segments = [seg(0, "Hello."), seg(1, "Let's see you again in 3 days.")]
+    adopted = adopt(note, segments, {"s1"})
+    assert adopted.follow_up is not None
+    assert adopted.follow_up.id == "follow-up"
+    assert adopted.follow_up.text != "in two weeks"
+    assert "s1" in adopted.follow_up.evidence

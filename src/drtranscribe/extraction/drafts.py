@@ -97,8 +97,10 @@ def adopt(note: ClinicalNote, segments: Sequence[Segment], unread: Collection[st
     taken in, confirmed: for text the LLM will not read (it keeps failing on it, or the
     session ends while it is down). Unlike a draft, a reading of a fact the note holds
     (same key) updates it, since nothing will read that text again: a newer blood
-    pressure or dose wins, the item keeps its id. Every section is read; the chief
-    complaint only from the opening of the consultation."""
+    pressure or dose wins, the item keeps its id. A value at its default is not taken as
+    a statement (see ``llm_note.overlay``): a later mention never turns a denied symptom
+    present, nor can the rules tell a plain mention from a reaffirmation. Every section
+    is read; the chief complaint only from the opening of the consultation."""
     base = confirmed(note)
     context, fresh = select_segments(segments, unread, 1)
     if not fresh:
@@ -111,8 +113,14 @@ def adopt(note: ClinicalNote, segments: Sequence[Segment], unread: Collection[st
         held = _items(base, section)
         found = [i for i in _items(rules, section) if set(i.evidence) & unread_ids]
         if section in SINGLE_SECTIONS:
-            late = section == "chief_complaint" and not from_start
-            update[section] = held[0] if held else (found[0] if found and not late else None)
+            if section == "chief_complaint":  # from the opening, and never replaced
+                update[section] = held[0] if held else (found[0] if from_start and found else None)
+            else:  # the follow-up: the latest said wins
+                update[section] = (
+                    overlay(held[0], found[0])
+                    if held and found
+                    else (held[0] if held else (found[0] if found else None))
+                )
             continue
         merged = list(held)
         at = {item_key(section, i): n for n, i in enumerate(merged)}

@@ -41,9 +41,9 @@ Merge (:func:`merge_changes`), because the model is asked but not forced to keep
   key>`` (``vit-<kind>`` for vitals, ``chief-complaint`` and ``follow-up``), the rules
   extractor's convention, so a draft and the LLM's item about the same fact share an id
   (suffixed ``-2``, ... on a clash);
-* a fact the answer gives twice (same key, or the same id twice) is one item: items
-  naming a previous id are taken first, and a later statement's stated values win
-  (:func:`overlay`), with both evidences;
+* a fact the answer gives twice (same key, or the same id twice) is one item: the
+  statement later in the answer wins for the values it states (:func:`overlay`), with
+  both evidences;
 * the single-valued chief complaint and follow-up keep their previous id;
 * ``removed`` ids leave the note, unless the same answer also updates them;
 * evidence is the previous evidence plus the answer's, reduced to ids of segments that
@@ -309,19 +309,27 @@ def _merge_section(
     answered_keys: dict[str, str] = {}  # key -> id, for facts this answer already gave
     # Items naming a previous id first, so that a restatement elsewhere in the answer
     # joins them instead of becoming a second item.
-    ordered = sorted(answered, key=lambda i: i.id.strip() not in claimed)
-    for item in ordered:
+    ordered = sorted(enumerate(answered), key=lambda pi: pi[1].id.strip() not in claimed)
+    said_at: dict[str, int] = {}  # id -> position in the answer of the values it holds
+    for position, item in ordered:
         key = item_key(section, item)
         item_id = item.id.strip()
         if item_id in updated or item_id not in by_id:
             item_id = answered_keys.get(key) or by_key.pop(key, "")
-        if item_id in updated:  # the same fact twice in one answer: one item, later values
-            again = item.model_copy(update={"evidence": _evidence(item, speakers)})
-            merged[item_id] = overlay(merged[item_id], again)
+        if item_id in updated:  # the same fact twice in one answer: one item
+            again = item.model_copy(
+                update={"id": item_id, "evidence": _evidence(item, speakers), "speaker": None}
+            )
+            held = merged[item_id]
+            if position > said_at[item_id]:  # said later in the answer: its values win
+                merged[item_id], said_at[item_id] = overlay(held, again), position
+            else:
+                merged[item_id] = overlay(again.model_copy(update={"speaker": held.speaker}), held)
             continue
         if not item_id:
             item_id = _new_id(section, item, set(merged) | updated)
         updated.add(item_id)
+        said_at[item_id] = position
         answered_keys.setdefault(key, item_id)
         merged[item_id] = _carry_over(item, item_id, by_id.get(item_id), speakers)
     kept = merged.items()
