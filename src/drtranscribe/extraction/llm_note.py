@@ -318,7 +318,12 @@ def _merge_section(
             item_id = answered_keys.get(key) or by_key.pop(key, "")
         if item_id in updated:  # the same fact twice in one answer: one item
             again = item.model_copy(
-                update={"id": item_id, "evidence": _evidence(item, speakers), "speaker": None}
+                update={
+                    "id": item_id,
+                    "evidence": _evidence(item, speakers),
+                    "speaker": None,
+                    "provisional": False,
+                }
             )
             held = merged[item_id]
             if position > said_at[item_id]:  # said later in the answer: its values win
