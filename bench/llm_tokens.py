@@ -63,14 +63,14 @@ from typing import Any
 
 from drtranscribe.extraction.base import ExtractionRequest
 from drtranscribe.extraction.drafts import DRAFT_SECTIONS
-from drtranscribe.extraction.llm_note import SINGLE_SECTIONS, item_key, strict_note_schema
+from drtranscribe.extraction.llm_note import item_key, strict_note_schema
 from drtranscribe.extraction.llm_prompt import (
     DEFAULT_CONTEXT_SEGMENTS,
     build_messages,
     note_for_prompt,
 )
 from drtranscribe.extraction.local import extract_note
-from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.extraction.note import SINGLE_SECTIONS, ClinicalNote
 from drtranscribe.session.note_keeper import chain_reads, unread_tokens
 from drtranscribe.transcript import Segment
 
@@ -344,13 +344,11 @@ class Run:
 
 def note_keys(note: ClinicalNote) -> set[str]:
     """What the note says, item by item (section and key, as the merge matches them)."""
-    keys = set()
-    for section in ClinicalNote.model_fields:
-        value = getattr(note, section)
-        for item in value if isinstance(value, list) else [value]:
-            if item is not None:
-                keys.add(f"{section}:{item_key(section, item) if section in KEYED else ''}")
-    return keys
+    return {
+        f"{section}:{item_key(section, item) if section in KEYED else ''}"
+        for section in ClinicalNote.model_fields
+        for item in note.items(section)
+    }
 
 
 def drafted_at(steps: list[Step]) -> dict[str, float]:

@@ -265,17 +265,7 @@ class FinalMessage(_Message):
     audio: AudioLocation | None
 
 
-ServerMessage = Annotated[
-    SessionMessage
-    | AckMessage
-    | TranscriptMessage
-    | NoteMessage
-    | ErrorMessage
-    | WarningMessage
-    | FinalMessage,
-    Field(discriminator="type"),
-]
-server_adapter: TypeAdapter[
+AnyServerMessage = (
     SessionMessage
     | AckMessage
     | TranscriptMessage
@@ -283,7 +273,9 @@ server_adapter: TypeAdapter[
     | ErrorMessage
     | WarningMessage
     | FinalMessage
-] = TypeAdapter(ServerMessage)
+)
+ServerMessage = Annotated[AnyServerMessage, Field(discriminator="type")]
+server_adapter: TypeAdapter[AnyServerMessage] = TypeAdapter(ServerMessage)
 
 CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
     "start": StartMessage,

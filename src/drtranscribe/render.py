@@ -15,11 +15,9 @@ def _line(item: NoteItem) -> str:
 def render_note(note: ClinicalNote) -> str:
     lines: list[str] = []
     for field in ClinicalNote.model_fields:
-        value = getattr(note, field)
-        title = field.replace("_", " ").capitalize()
-        if value is None or value == []:
+        items = note.items(field)
+        if not items:
             continue
-        lines.append(f"{title}:")
-        items = value if isinstance(value, list) else [value]
+        lines.append(f"{field.replace('_', ' ').capitalize()}:")
         lines += [_line(i) for i in items]
     return "\n".join(lines) if lines else "(empty note)"

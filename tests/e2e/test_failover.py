@@ -55,6 +55,12 @@ def cloud_server(
     stop_server(server)
 
 
+def _healthy(fake: FakeProviderServer) -> None:
+    """The fakes answer with a transcript and a note that mention ibuprofen."""
+    fake.transcript = "Patient has a headache and takes ibuprofen."
+    fake.note_json = json.dumps(NOTE)
+
+
 async def _events(server: ServerProcess, fixture: SpeechFixture) -> list[ClientEvent]:
     audio = load_audio_file(fixture.path)
     return [e async for e in stream_audio(server.ws_url, audio, realtime=False)]
@@ -72,8 +78,7 @@ async def test_cloud_providers_answer_when_healthy(
     fake_providers: FakeProviderServer,
     speech: dict[str, SpeechFixture],
 ) -> None:
-    fake_providers.transcript = "Patient has a headache and takes ibuprofen."
-    fake_providers.note_json = json.dumps(NOTE)
+    _healthy(fake_providers)
     final = await _stream(cloud_server, speech["consult_short"])
     segments = final["transcript"]
     assert isinstance(segments, list)
@@ -116,8 +121,7 @@ async def test_drafts_show_at_once_and_the_llm_reads_the_consultation_once(
     fake_providers: FakeProviderServer,
     speech: dict[str, SpeechFixture],
 ) -> None:
-    fake_providers.transcript = "Patient has a headache and takes ibuprofen."
-    fake_providers.note_json = json.dumps(NOTE)
+    _healthy(fake_providers)
     events = await _events(cloud_server, speech["consult_short"])
     final = events[-1].message
     assert final["type"] == "final"

@@ -98,11 +98,7 @@ def answers(draw: st.DrawFn) -> NoteChanges:
 
 
 def _sections(note: ClinicalNote) -> dict[str, list[NoteItem]]:
-    out: dict[str, list[NoteItem]] = {}
-    for name in ClinicalNote.model_fields:
-        value = getattr(note, name)
-        out[name] = [i for i in (value if isinstance(value, list) else [value]) if i is not None]
-    return out
+    return {name: note.items(name) for name in ClinicalNote.model_fields}
 
 
 @PROPERTY

@@ -24,31 +24,46 @@ read nothing (the rules take it from the opening of the consultation).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from dataclasses import dataclass
 
-from drtranscribe.extraction.llm_note import SINGLE_SECTIONS, item_key, overlay
+from drtranscribe.extraction.llm_note import item_key, overlay
 from drtranscribe.extraction.llm_prompt import select_segments
 from drtranscribe.extraction.local import extract_note
-from drtranscribe.extraction.note import ClinicalNote, NoteItem
+from drtranscribe.extraction.note import SINGLE_SECTIONS, ClinicalNote, NoteItem
 from drtranscribe.transcript import Segment
 
 DRAFT_SECTIONS = ("chief_complaint", "symptoms", "medications", "allergies", "vitals", "assessment")
 
 
-def _items(note: ClinicalNote, section: str) -> list[NoteItem]:
-    value = getattr(note, section)
-    if isinstance(value, list):
-        return list(value)
-    return [] if value is None else [value]
-
-
 def confirmed(note: ClinicalNote) -> ClinicalNote:
     """``note`` without its provisional items."""
-    update: dict[str, Any] = {}
-    for section in ClinicalNote.model_fields:
-        kept = [i for i in _items(note, section) if not i.provisional]
-        update[section] = (kept[0] if kept else None) if section in SINGLE_SECTIONS else kept
-    return note.model_copy(update=update)
+    return note.with_items(
+        {s: [i for i in note.items(s) if not i.provisional] for s in ClinicalNote.model_fields}
+    )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What the rules find in the unread segments (read with one segment of context)."""
+
+    note: ClinicalNote
+    unread: frozenset[str]
+    from_start: bool  # the opening is unread: positions, hence the chief complaint, hold
+
+    def found(self, section: str) -> list[NoteItem]:
+        """The section's items resting on an unread segment."""
+        return [i for i in self.note.items(section) if set(i.evidence) & self.unread]
+
+
+def _read(segments: Sequence[Segment], unread: Collection[str]) -> _Reading | None:
+    context, fresh = select_segments(segments, unread, 1)
+    if not fresh:
+        return None
+    return _Reading(
+        note=extract_note([*context, *fresh]),
+        unread=frozenset(s.id for s in fresh),
+        from_start=not context and segments[0].id == fresh[0].id,
+    )
 
 
 def with_drafts(
@@ -63,33 +78,26 @@ def with_drafts(
     first unread one is read too, as context (a question and its answer), but only items
     resting on an unread segment become drafts."""
     base = confirmed(note)
-    context, fresh = select_segments(segments, unread, 1)
-    if not fresh:
+    reading = _read(segments, unread)
+    if reading is None:
         return base
-    unread_ids = {s.id for s in fresh}
-    from_start = not context and segments[0].id == fresh[0].id  # positions are true ones
-    draft = extract_note([*context, *fresh])
-    update: dict[str, Any] = {}
-    for section in ClinicalNote.model_fields:
-        held = _items(base, section)
-        single = section in SINGLE_SECTIONS
-        if section not in sections or (single and not from_start):
-            update[section] = held[0] if single and held else (None if single else held)
+    drafted: dict[str, list[NoteItem]] = {}
+    for section in sections:
+        held = base.items(section)
+        if section in SINGLE_SECTIONS:
+            if not held and reading.from_start:
+                drafted[section] = [
+                    i.model_copy(update={"provisional": True}) for i in reading.found(section)[:1]
+                ]
             continue
         ids = {i.id for i in held}
-        keys = set() if single else {item_key(section, i) for i in held}
-        new = [
+        keys = {item_key(section, i) for i in held}
+        drafted[section] = held + [
             i.model_copy(update={"provisional": True})
-            for i in _items(draft, section)
-            if set(i.evidence) & unread_ids
-            and i.id not in ids
-            and (single or item_key(section, i) not in keys)
+            for i in reading.found(section)
+            if i.id not in ids and item_key(section, i) not in keys
         ]
-        if single:
-            update[section] = held[0] if held else (new[0] if new else None)
-        else:
-            update[section] = held + new
-    return base.model_copy(update=update)
+    return base.with_items(drafted)
 
 
 def adopt(note: ClinicalNote, segments: Sequence[Segment], unread: Collection[str]) -> ClinicalNote:
@@ -102,38 +110,35 @@ def adopt(note: ClinicalNote, segments: Sequence[Segment], unread: Collection[st
     present, nor can the rules tell a plain mention from a reaffirmation. Every section
     is read; the chief complaint only from the opening of the consultation."""
     base = confirmed(note)
-    context, fresh = select_segments(segments, unread, 1)
-    if not fresh:
+    reading = _read(segments, unread)
+    if reading is None:
         return base
-    unread_ids = {s.id for s in fresh}
-    from_start = not context and segments[0].id == fresh[0].id
-    rules = extract_note([*context, *fresh])
-    update: dict[str, Any] = {}
+    adopted: dict[str, list[NoteItem]] = {}
     for section in ClinicalNote.model_fields:
-        held = _items(base, section)
-        found = [i for i in _items(rules, section) if set(i.evidence) & unread_ids]
-        if section in SINGLE_SECTIONS:
-            if section == "chief_complaint":  # from the opening, and never replaced
-                update[section] = held[0] if held else (found[0] if from_start and found else None)
-            else:  # the follow-up: the latest said wins
-                update[section] = (
-                    overlay(held[0], found[0])
-                    if held and found
-                    else (held[0] if held else (found[0] if found else None))
-                )
+        held, found = base.items(section), reading.found(section)
+        if section == "chief_complaint":  # from the opening, and never replaced
+            adopted[section] = held or (found[:1] if reading.from_start else [])
+        elif section == "follow_up":  # the latest said wins
+            adopted[section] = [overlay(held[0], found[0])] if held and found else held or found
+        else:
+            adopted[section] = _merged(section, held, found)
+    return base.with_items(adopted)
+
+
+def _merged(section: str, held: list[NoteItem], found: list[NoteItem]) -> list[NoteItem]:
+    """``held`` with ``found`` taken in: same key updates (:func:`overlay`), else added
+    under an id of its own."""
+    merged = list(held)
+    at = {item_key(section, i): n for n, i in enumerate(merged)}
+    for item in found:
+        n = at.get(item_key(section, item))
+        if n is not None:
+            merged[n] = overlay(merged[n], item)
             continue
-        merged = list(held)
-        at = {item_key(section, i): n for n, i in enumerate(merged)}
-        for item in found:
-            n = at.get(item_key(section, item))
-            if n is not None:
-                merged[n] = overlay(merged[n], item)
-                continue
-            taken = {i.id for i in merged}
-            item_id, k = item.id, 2
-            while item_id in taken:
-                item_id, k = f"{item.id}-{k}", k + 1
-            at[item_key(section, item)] = len(merged)
-            merged.append(item.model_copy(update={"id": item_id, "provisional": False}))
-        update[section] = merged
-    return base.model_copy(update=update)
+        taken = {i.id for i in merged}
+        item_id, k = item.id, 2
+        while item_id in taken:
+            item_id, k = f"{item.id}-{k}", k + 1
+        at[item_key(section, item)] = len(merged)
+        merged.append(item.model_copy(update={"id": item_id, "provisional": False}))
+    return merged

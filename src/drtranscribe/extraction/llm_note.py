@@ -64,7 +64,7 @@ import pydantic
 from pydantic import Field
 
 from drtranscribe.errors import ProviderInvalidResponse
-from drtranscribe.extraction.note import ClinicalNote, NoteItem, Speaker
+from drtranscribe.extraction.note import SINGLE_SECTIONS, ClinicalNote, NoteItem, Speaker
 
 #: Section -> id prefix; the same prefixes the rules extractor uses.
 ID_PREFIXES: dict[str, str] = {
@@ -197,7 +197,6 @@ _KEYS: dict[str, Callable[[Any], str]] = {
     "assessment": lambda i: str(i.name),
     "plan": _text_key,
 }
-SINGLE_SECTIONS = ("chief_complaint", "follow_up")
 
 
 def _fresh_id(prefix: str, key: str, taken: set[str]) -> str:
@@ -343,17 +342,15 @@ def _merge_section(
 
 def _unalias(changes: NoteChanges, names: Mapping[str, str]) -> NoteChanges:
     """The answer with the evidence written in segment ids (the prompt's short names)."""
-    update: dict[str, Any] = {}
-    for section in ClinicalNote.model_fields:
-        value = getattr(changes, section)
-        items = value if isinstance(value, list) else [value]
-        fixed = [
-            i.model_copy(update={"evidence": [names.get(e, e) for e in i.evidence]})
-            for i in items
-            if i is not None
-        ]
-        update[section] = fixed if isinstance(value, list) else (fixed[0] if fixed else None)
-    return changes.model_copy(update=update)
+    return changes.with_items(
+        {
+            section: [
+                i.model_copy(update={"evidence": [names.get(e, e) for e in i.evidence]})
+                for i in changes.items(section)
+            ]
+            for section in ClinicalNote.model_fields
+        }
+    )
 
 
 def merge_changes(

@@ -139,9 +139,7 @@ def note_for_prompt(
     at_stake = set(revised)
     lines: list[str] = []
     for section in ClinicalNote.model_fields:
-        value = getattr(note, section)
-        items = [i for i in (value if isinstance(value, list) else [value]) if i is not None]
-        items = [i for i in items if not i.provisional]
+        items = [i for i in note.items(section) if not i.provisional]
         if items:
             lines.append(f"{section}:")
             lines += [_item_line(i, bool(set(i.evidence) & at_stake), aliases) for i in items]
@@ -150,13 +148,9 @@ def note_for_prompt(
 
 def _evidenced(note: ClinicalNote) -> set[str]:
     """Segment ids some item of the note rests on."""
-    out: set[str] = set()
-    for name in ClinicalNote.model_fields:
-        value = getattr(note, name)
-        for item in value if isinstance(value, list) else [value]:
-            if item is not None:
-                out.update(item.evidence)
-    return out
+    return {
+        e for section in ClinicalNote.model_fields for i in note.items(section) for e in i.evidence
+    }
 
 
 def build_prompt(

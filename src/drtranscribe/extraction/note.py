@@ -10,7 +10,8 @@ confirms, corrects or drops it.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,3 +106,24 @@ class ClinicalNote(BaseModel):
 
     def is_empty(self) -> bool:
         return self == ClinicalNote()
+
+    def items(self, section: str) -> list[NoteItem]:
+        """The items of ``section`` as a list, whether it holds one item or many."""
+        value = getattr(self, section)
+        if isinstance(value, list):
+            return list(value)
+        return [] if value is None else [value]
+
+    def with_items(self, sections: Mapping[str, Sequence[NoteItem]]) -> Self:
+        """A copy with these sections replaced; a single-valued section takes the first
+        item, or none."""
+        update: dict[str, Any] = {}
+        for section, items in sections.items():
+            update[section] = (
+                (items[0] if items else None) if section in SINGLE_SECTIONS else list(items)
+            )
+        return self.model_copy(update=update)
+
+
+#: The sections that hold one item (or none); every other section holds a list.
+SINGLE_SECTIONS = ("chief_complaint", "follow_up")

@@ -35,7 +35,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import structlog
 
@@ -148,26 +148,10 @@ def build_secret_source(
     return builder(_Params(file, project, endpoint, names, timeout_s, environ))
 
 
-async def open_secret_source(
-    kind: str,
-    *,
-    file: Path | None = None,
-    project: str | None = None,
-    endpoint: str | None = None,
-    names: Sequence[str] = (),
-    timeout_s: float = 10.0,
-    environ: Mapping[str, str] | None = None,
-) -> ManagedSecretSource:
-    """:func:`build_secret_source`, started: its values are loaded (or ConfigError)."""
-    source = build_secret_source(
-        kind,
-        file=file,
-        project=project,
-        endpoint=endpoint,
-        names=names,
-        timeout_s=timeout_s,
-        environ=environ,
-    )
+async def open_secret_source(kind: str, **options: Any) -> ManagedSecretSource:
+    """:func:`build_secret_source` (same options), started: its values are loaded (or
+    ConfigError)."""
+    source = build_secret_source(kind, **options)
     try:
         await source.start()
     except BaseException:
