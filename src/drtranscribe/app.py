@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -13,13 +13,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from drtranscribe import __version__
 from drtranscribe.api import health, sessions, stream
 from drtranscribe.api.tracing import TraceContextMiddleware
 from drtranscribe.config import Settings
-from drtranscribe.errors import StorageError
+from drtranscribe.errors import ConfigError, StorageError
 from drtranscribe.logging import configure_logging
 from drtranscribe.runtime import services_for
 
@@ -36,13 +36,46 @@ def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     return allowed
 
 
+class _QuietStartupFailure:
+    """Lifespan only: a startup failure already logged as ``startup.failed`` is not logged
+    again as Starlette's traceback (uvicorn prints whatever message the failure carries)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+
+        async def send_quietly(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and state.startup_failed:
+                message = {**message, "message": ""}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_quietly)
+        except ConfigError:
+            if not state.startup_failed:
+                raise
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format, log_phi=settings.log_phi)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with services_for(settings) as services:
+        async with AsyncExitStack() as stack:
+            try:
+                services = await stack.enter_async_context(services_for(settings))
+            except ConfigError as exc:
+                # An expected failure (a missing secret, a bad chain): one line that says
+                # what is wrong and what fixes it, then exit status 3 (cli.py).
+                log.error("startup.failed", message=f"cannot start: {exc}")
+                app.state.startup_failed = True
+                raise
             app.state.services = services
             log.info(
                 "service.ready",
@@ -60,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.startup_failed = False
     app.state.connections = set()  # live WebSocket connections, for draining
     app.state.draining = False
 
@@ -88,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     project = settings.gcp_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
     if project:
         app.add_middleware(TraceContextMiddleware, project=project)
+    app.add_middleware(_QuietStartupFailure)
     app.include_router(health.router)
     app.include_router(stream.router)
     app.include_router(sessions.router)

@@ -1,23 +1,26 @@
-"""``drtranscribe``: serve | transcribe FILE | stream FILE --url ws://... | extract FILE."""
+"""``drtranscribe``: serve | transcribe FILE | stream FILE --url ws://... | extract FILE | keys."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drtranscribe.config import Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from drtranscribe.app import create_app
-    from drtranscribe.config import Settings
 
-    settings = Settings()  # PORT (Cloud Run) is honoured by Settings itself
+    settings = load_settings()  # PORT (Cloud Run) is honoured by Settings itself
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     app = create_app(settings)
@@ -34,8 +37,39 @@ def _serve(args: argparse.Namespace) -> int:
         ws_ping_timeout=settings.limits.heartbeat_timeout_s,
         timeout_graceful_shutdown=8,  # Cloud Run gives 10 s after SIGTERM
     )
-    _draining_server(config).run()
+    server = _draining_server(config)
+    server.run()
+    if not server.started:  # the lifespan failed: it logged why, on one line
+        return STARTUP_FAILURE
     return 0
+
+
+#: Exit status when the service cannot start (uvicorn's own code for a failed startup).
+STARTUP_FAILURE = 3
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and settings.yaml; a bad value is a ConfigError that
+    names the variable (one line, no traceback)."""
+    from pydantic import ValidationError
+
+    from drtranscribe.config import Settings
+    from drtranscribe.errors import ConfigError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{_setting_name(error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None
+
+
+def _setting_name(location: tuple[int | str, ...]) -> str:
+    """``('limits', 'max_frame_bytes')`` -> ``DRT_LIMITS__MAX_FRAME_BYTES``."""
+    if not location:
+        return "settings"
+    return "DRT_" + "__".join(str(part).upper() for part in location)
 
 
 def _draining_server(config: Any) -> Any:
@@ -156,6 +190,7 @@ def _stream(args: argparse.Namespace) -> int:
             chunk_seconds=args.chunk_seconds,
             realtime=not args.fast,
             on_event=show,
+            api_key=args.api_key or os.environ.get("DRT_API_KEY") or None,
         ):
             pass
 
@@ -180,6 +215,46 @@ def _extract(args: argparse.Namespace) -> int:
     else:
         print(render_note(note))
     return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from drtranscribe.auth import keygen
+
+    raw = ""
+    if args.input == "-":
+        raw = sys.stdin.read()
+    elif args.input:
+        raw = Path(args.input).read_text(encoding="utf-8")
+    entries = keygen.parse_entries(raw)
+    if args.action == "list":
+        print(json.dumps(keygen.describe(entries), indent=2))
+        return 0
+    if args.action == "revoke":
+        print(json.dumps(keygen.revoke_key(entries, args.id), indent=2))
+        return 0
+    if not args.tenant:
+        raise _usage("keys add needs --tenant")
+    new = keygen.add_key(
+        entries,
+        key_id=args.id,
+        tenant=args.tenant,
+        origins=args.origin,
+        max_session_s=args.max_session_s,
+    )
+    # The key goes to stderr (the terminal), the list to stdout (the secret): a pipe into
+    # `gcloud secrets versions add` never carries the plain key.
+    print(
+        f"API key {args.id!r} for tenant {args.tenant!r} (shown once, store it now):\n{new.key}",
+        file=sys.stderr,
+    )
+    print(json.dumps(new.entries, indent=2))
+    return 0
+
+
+def _usage(message: str) -> Exception:
+    from drtranscribe.errors import ConfigError
+
+    return ConfigError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,19 +284,47 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--fast", action="store_true", help="send as fast as acked, not in real time")
     st.add_argument("--json", action="store_true", help="one JSON line per event")
     st.add_argument("--chunk-seconds", type=float, default=5.0)
+    st.add_argument(
+        "--api-key",
+        help="API key (default: $DRT_API_KEY); sent in the first message, never in the URL",
+    )
     st.set_defaults(func=_stream)
 
     ex = sub.add_parser("extract", help="run the note extractor on a transcript file")
     ex.add_argument("file")
     ex.add_argument("--json", action="store_true")
     ex.set_defaults(func=_extract)
+
+    keys = sub.add_parser(
+        "keys",
+        help="edit the API-keys secret (JSON list on stdin or --input, result on stdout)",
+        description="Add, revoke or list API keys in the drtranscribe-api-keys secret. "
+        "The list is read from --input (a file, or - for stdin; empty: a new list) and "
+        "the edited list printed on stdout. A new key is printed once, on stderr; the list "
+        "stores only its SHA-256. Example (docs/runbook.md): gcloud secrets versions access "
+        "latest --secret=drtranscribe-api-keys | drtranscribe keys add --input - --id "
+        "clinic-a-web --tenant clinic-a | gcloud secrets versions add "
+        "drtranscribe-api-keys --data-file=-",
+    )
+    keys.add_argument("action", choices=["add", "revoke", "list"])
+    keys.add_argument("--input", help="the current list: a file, or - for stdin")
+    keys.add_argument("--id", help="the key's id (add, revoke)")
+    keys.add_argument("--tenant", help="the key's tenant (add)")
+    keys.add_argument(
+        "--origin", action="append", help="a browser origin allowed with this key (repeat)"
+    )
+    keys.add_argument("--max-session-s", type=float, help="session limit for this key")
+    keys.set_defaults(func=_keys)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from drtranscribe.errors import DrTranscribeError, ProtocolError
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "keys" and args.action != "list" and not args.id:
+        parser.error(f"keys {args.action} needs --id")
     try:
         result: int = args.func(args)
     except ProtocolError as exc:

@@ -33,6 +33,10 @@ class ClientEvent:
     message: dict[str, Any]
 
 
+#: Errors that end a connection for a reason a reconnect cannot change.
+REFUSALS = frozenset({"unauthorized", "origin_not_allowed"})
+
+
 class StreamFailed(Exception):
     """The server could not be reached again, or refused the session."""
 
@@ -51,12 +55,14 @@ async def stream_audio(
     metadata: dict[str, str] | None = None,
     on_event: Callable[[ClientEvent], None] | None = None,
     max_reconnects: int = 10,
+    api_key: str | None = None,
 ) -> AsyncIterator[ClientEvent]:
     """Stream ``audio``; yield every event until the server's ``final``.
 
     ``realtime`` paces chunks at the speed of speech, as a microphone would (a backlog
     after a reconnect goes out at once); otherwise each chunk is sent as soon as the
     previous one is acked. ``url`` may list several servers: reconnects rotate over them.
+    ``api_key`` goes in the first message of every connection (never in a URL).
     """
     urls = [url] if isinstance(url, str) else list(url)
     pieces = list(split_chunks(audio, chunk_seconds))
@@ -82,6 +88,7 @@ async def stream_audio(
         """Run until ``final`` (True) or the connection drops (raises _Dropped)."""
         try:
             async with websockets.connect(target, max_size=None, open_timeout=10) as ws:
+                hello: dict[str, Any]
                 if state["session_id"] is None:
                     hello = {
                         "type": "start",
@@ -95,6 +102,8 @@ async def stream_audio(
                         "session_id": state["session_id"],
                         "resume_token": state["resume_token"],
                     }
+                if api_key:
+                    hello["api_key"] = api_key
                 await ws.send(json.dumps(hello))
                 answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # per chunk
                 ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -115,6 +124,12 @@ async def stream_audio(
                             return True
                         elif kind == "error" and message.get("code") == "session_not_found":
                             raise StreamFailed("the server does not know this session")
+                        elif kind == "error" and message.get("code") in REFUSALS:
+                            # Reconnecting would be refused the same way: say why, now.
+                            raise StreamFailed(
+                                f"refused by the server: {message['code']} "
+                                f"({message.get('message', '')})"
+                            )
                     return False
 
                 async def send() -> None:

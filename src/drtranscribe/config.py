@@ -67,7 +67,12 @@ class ChainSettings(BaseModel):
     hedge_per_audio_s: float = Field(
         default=0.0, description="Added to hedge_after_s per second of audio in the request."
     )
-    retry_attempts: int = Field(default=3, ge=1, description="Rounds over the chain.")
+    retry_attempts: int = Field(
+        default=4,
+        ge=1,
+        description="Rounds over the chain: the first, then 3 retries after 1, 2 and 4 s "
+        "(plus jitter; the seed's schedule), all within deadline_s.",
+    )
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 4.0
     failure_threshold: int = Field(

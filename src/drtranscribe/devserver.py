@@ -24,6 +24,24 @@ class ServerProcess:
     data_dir: Path
     lines: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for_line(self, text: str, *, after: int = 0, timeout_s: float = 30) -> str:
+        """The first log line from index ``after`` on that contains ``text``, waiting for
+        the child to write it (woken by each new line; TimeoutError past ``timeout_s``)."""
+        with self._arrived:
+            found = self._arrived.wait_for(
+                lambda: next((ln for ln in self.lines[after:] if text in ln), None),
+                timeout=timeout_s,
+            )
+        if found is None:
+            raise TimeoutError(f"no log line with {text!r} within {timeout_s} s")
+        return found
+
+    def _add_line(self, line: str) -> None:
+        with self._arrived:
+            self.lines.append(line)
+            self._arrived.notify_all()
 
     @property
     def ws_url(self) -> str:
@@ -46,9 +64,12 @@ class ServerProcess:
             self.proc.stdout.close()
 
 
-def start(data_dir: Path, env: dict[str, str], *, environment: str = "test") -> ServerProcess:
+def start(
+    data_dir: Path, env: dict[str, str], *, environment: str | None = "test"
+) -> ServerProcess:
     """Start a server with ``env`` over a clean environment (no inherited DRT_* settings,
-    no provider keys), JSON logs, and no settings file unless ``env`` names one."""
+    no provider keys), JSON logs, and no settings file unless ``env`` names one.
+    ``environment=None`` leaves ``DRT_ENVIRONMENT`` to ``env`` (unset: the default)."""
     inherited = {
         k: v
         for k, v in os.environ.items()
@@ -58,8 +79,8 @@ def start(data_dir: Path, env: dict[str, str], *, environment: str = "test") -> 
         **inherited,
         "DRT_DATA_DIR": str(data_dir),
         "DRT_LOG_FORMAT": "json",
-        "DRT_ENVIRONMENT": environment,
         "DRT_SETTINGS_FILE": str(data_dir / "no-settings.yaml"),
+        **({"DRT_ENVIRONMENT": environment} if environment is not None else {}),
         **env,
     }
     proc = subprocess.Popen(
@@ -79,13 +100,16 @@ def start(data_dir: Path, env: dict[str, str], *, environment: str = "test") -> 
             break
     if port is None:
         proc.wait(timeout=10)
-        raise RuntimeError("server did not start:\n" + "".join(lines))
+        proc.stdout.close()
+        raise RuntimeError(
+            f"server did not start (exit status {proc.returncode}):\n" + "".join(lines)
+        )
     server = ServerProcess(proc=proc, port=port, data_dir=data_dir, lines=lines)
 
     def drain() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
-            server.lines.append(line)
+            server._add_line(line)
 
     server.reader = threading.Thread(target=drain, daemon=True)
     server.reader.start()

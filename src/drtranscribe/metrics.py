@@ -41,6 +41,12 @@ class Metrics:
             ["chain", "provider"],
             registry=self.registry,
         )
+        self.chain_last_resort = Gauge(
+            "drt_chain_last_resort",
+            "1 while every provider of the chain but its last is out (breaker not closed).",
+            ["chain"],
+            registry=self.registry,
+        )
         self.provider_failures = Counter(
             "drt_provider_failures_total",
             "Provider call failures by category.",

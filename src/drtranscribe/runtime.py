@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -103,14 +104,19 @@ async def _open_auth(settings: Settings, stack: AsyncExitStack) -> AuthState:
     )
     stack.push_async_callback(source.aclose)
     raw = await source.get(name)
-    if raw is not None and settings.environment == "production":
-        reject_placeholders(name, raw, settings.environment)
     keys = ApiKeys.from_json(raw) if raw else ApiKeys()
+    if raw and settings.environment == "production":
+        _reject_placeholder_keys(name, raw, settings.environment)
     required = settings.auth.required
     if required is None:
         required = keys.configured or settings.environment == "production"
     if required and not keys.configured:
-        raise ConfigError(f"authentication is required but secret {name!r} holds no API keys")
+        raise ConfigError(
+            f"authentication is required (environment {settings.environment}) but secret "
+            f"{name!r} holds no API keys: add one with `drtranscribe keys add` "
+            "(docs/deploy.md, API keys), or run the offline default with "
+            "DRT_ENVIRONMENT=development"
+        )
     if not required:
         log.warning(
             "auth.disabled",
@@ -126,8 +132,21 @@ async def _open_auth(settings: Settings, stack: AsyncExitStack) -> AuthState:
 
     async def reload_keys() -> None:
         fresh = await source.get(name)
-        if fresh:
-            state.replace_keys(ApiKeys.from_json(fresh))
+        if not fresh:
+            return
+        keys = ApiKeys.from_json(fresh)
+        if keys.keys == state.keys.keys:
+            return
+        before = {k.principal.key_id for k in state.keys.keys}
+        after = {k.principal.key_id for k in keys.keys}
+        state.replace_keys(keys)
+        # Operators see an edit take effect (docs/runbook.md, API keys): ids, never keys.
+        log.info(
+            "auth.keys_reloaded",
+            keys=len(after),
+            added=sorted(after - before),
+            removed=sorted(before - after),
+        )
 
     task = asyncio.create_task(
         refresh_periodically(source, settings.secrets_refresh_s, after=reload_keys),
@@ -141,6 +160,14 @@ async def _open_auth(settings: Settings, stack: AsyncExitStack) -> AuthState:
 
     stack.push_async_callback(stop)
     return state
+
+
+def _reject_placeholder_keys(name: str, raw: str, environment: str) -> None:
+    """Each plain ``key`` of the (already validated) list is checked as an API key; the
+    JSON around them is not a key, and a ``key_sha256`` digest cannot be a placeholder."""
+    for entry in json.loads(raw):
+        if isinstance(entry.get("key"), str):
+            reject_placeholders(f"{name} ({entry.get('id')})", entry["key"], environment)
 
 
 def audio_store_for(settings: Settings) -> AudioStore:
@@ -164,19 +191,31 @@ def build_chain(
             max_s=config.backoff_max_s,
         ),
     )
-    on_change = None
     on_failure = None
-    if metrics is not None:
-        gauge = metrics.breaker_state
+    last_resort: list[str | None] = [None]  # what the chain last ran on, for transitions
 
-        def on_change(name: str, _: BreakerState, new: BreakerState) -> None:
-            gauge.labels(kind, name).set(BREAKER_STATE[new.value])
+    def on_change(name: str, _: BreakerState, new: BreakerState) -> None:
+        if metrics is not None:
+            metrics.breaker_state.labels(kind, name).set(BREAKER_STATE[new.value])
+        now = chain.last_resort()
+        if now == last_resort[0]:
+            return
+        last_resort[0] = now
+        if metrics is not None:
+            metrics.chain_last_resort.labels(kind).set(1 if now else 0)
+        if now:  # /readiness says "degraded"; the alert policy keys on this event
+            log.warning("chain.degraded", chain=kind, running_on=now)
+        else:
+            log.info("chain.recovered", chain=kind)
+
+    if metrics is not None:
 
         def on_failure(name: str, error: ProviderError) -> None:
             metrics.provider_failures.labels(kind, name, error.category).inc()
 
         for p in providers:
-            gauge.labels(kind, p.name).set(0)
+            metrics.breaker_state.labels(kind, p.name).set(0)
+        metrics.chain_last_resort.labels(kind).set(0)
     breakers = {
         p.name: CircuitBreaker(
             p.name,
@@ -186,6 +225,7 @@ def build_chain(
         )
         for p in providers
     }
-    return FallbackChain(
+    chain = FallbackChain(
         providers, kind=kind, policy=policy, breakers=breakers, on_failure=on_failure
     )
+    return chain

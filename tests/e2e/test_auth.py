@@ -280,3 +280,23 @@ async def test_the_reference_client_resends_what_the_rate_limit_refused(
     assert final["audio"]["duration_s"] == pytest.approx(audio.duration_s, abs=0.01)
     acks = [e.message["seq"] for e in events if e.direction == "in" and e.message["type"] == "ack"]
     assert acks == list(range(len(acks)))
+
+
+async def test_the_reference_client_stops_at_once_when_refused(
+    secured: ServerProcess, speech: dict[str, SpeechFixture]
+) -> None:
+    """A wrong key is refused the same way on every reconnect: the client says so at once
+    instead of reconnecting until its budget is spent."""
+    from drtranscribe.client import ClientEvent, StreamFailed, stream_audio
+
+    audio = load_audio_file(speech["consult_short"].path)
+    seen: list[ClientEvent] = []
+    with pytest.raises(StreamFailed, match="refused by the server: unauthorized"):
+        async for event in stream_audio(
+            secured.ws_url, audio, realtime=False, api_key="wrong-" + "k" * 30
+        ):
+            seen.append(event)
+    assert [e.direction for e in seen].count("reconnect") == 0
+    async for event in stream_audio(secured.ws_url, audio, realtime=False, api_key=KEY_A):
+        seen.append(event)
+    assert seen[-1].message["type"] == "final"

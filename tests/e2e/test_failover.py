@@ -89,6 +89,11 @@ async def test_cloud_providers_answer_when_healthy(
     assert uploads
     assert all(r.model == "whisper-large-v3-turbo" for r in uploads)
     assert fake_providers.requests_to("gemini.chat")
+    async with httpx.AsyncClient(base_url=cloud_server.http_url) as client:
+        ready = await client.get("/readiness")
+    assert (ready.status_code, ready.json()["status"], ready.json()["degraded"]) == (
+        200, "ready", {}
+    )  # fmt: skip
 
 
 async def test_a_failing_cloud_provider_falls_back_and_its_breaker_opens(
@@ -113,7 +118,14 @@ async def test_a_failing_cloud_provider_falls_back_and_its_breaker_opens(
         ready = (await client.get("/readiness")).json()
     states = {p["name"]: p["state"] for p in ready["stt"]["providers"]}
     assert states == {"groq": "open", "local_whisper": "closed"}
-    assert ready["status"] == "ready"  # local_whisper still serves
+    # Still serving (200), on the local fallbacks alone: degraded, and said so.
+    assert ready["status"] == "degraded"
+    # (The LLM is asked once, at stop: too few failures to open gemini's breaker.)
+    assert ready["degraded"] == {"stt": "local_whisper"}
+    degraded = [json.loads(ln) for ln in cloud_server.lines if '"chain.degraded"' in ln]
+    assert [(d["chain"], d["running_on"], d["severity"]) for d in degraded] == [
+        ("stt", "local_whisper", "WARNING")
+    ]
 
 
 async def test_drafts_show_at_once_and_the_llm_reads_the_consultation_once(

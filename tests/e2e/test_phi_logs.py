@@ -4,6 +4,7 @@ are known, then every log line the server wrote (application and access) is scan
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 
@@ -62,6 +63,17 @@ async def test_a_whole_session_leaves_no_phi_in_the_logs(
     assert hits == []
     assert SECRET_METADATA not in logs
     assert token not in logs  # the query string was redacted from the access log
+
+    # Every line of the session's work names it (Logs Explorer: jsonPayload.session_id),
+    # including those its background workers write (extract.done did not, once).
+    records = [json.loads(line) for line in server.lines if line.startswith("{")]
+    first = next(i for i, r in enumerate(records) if r["event"] == "session.started")
+    work = [r for r in records[first:] if r["event"] in SESSION_WORK and "probe" not in r]
+    assert {r["event"] for r in work} == SESSION_WORK
+    assert [r["event"] for r in work if r.get("session_id") != sid] == []
+
+
+SESSION_WORK = {"stt.chunk_transcribed", "note.updated", "extract.done", "session.finished"}
 
 
 async def test_log_lines_of_a_stream_carry_its_trace(tmp_path: Path, redis_url: str) -> None:

@@ -263,3 +263,68 @@ async def test_a_last_resort_still_answers_before_the_deadline_when_the_others_h
     assert "chain.last_resort" in events
     assert a.cancelled == b.cancelled == 1
     assert local.calls == 1
+
+
+async def test_the_default_schedule_is_the_seeds_three_retries_after_1_2_4_s() -> None:
+    from drtranscribe.config import Settings
+
+    for config in (Settings().resilience.stt, Settings().resilience.extraction):
+        a = FakeProvider("a", default=ProviderConnectionError("a"))
+        sleeps = Sleeps()
+        policy = ChainPolicy(
+            deadline_s=config.deadline_s,
+            retry=RetryPolicy(
+                attempts=config.retry_attempts,
+                initial_s=config.backoff_initial_s,
+                max_s=config.backoff_max_s,
+            ),
+        )
+        breaker = CircuitBreaker("a", failure_threshold=10)
+        chain = FallbackChain(
+            [a], kind="test", policy=policy, breakers={"a": breaker}, sleep=sleeps
+        )
+        with pytest.raises(AllProvidersFailed):
+            await chain.call(_ask)
+        assert a.calls == 4
+        assert [int(w) for w in sleeps.waits] == [1, 2, 4]  # plus jitter under 0.5 s
+
+
+def test_last_resort_names_the_last_provider_once_every_other_is_out() -> None:
+    a, b, local = FakeProvider("a"), FakeProvider("b"), FakeProvider("local")
+    chain, _ = _chain(a, b, local)
+    assert chain.last_resort() is None
+    for name in ("a", "b"):
+        assert chain.last_resort() is None  # one cloud provider still closed
+        for _ in range(chain.breakers[name].failure_threshold):
+            permit = chain.breakers[name].acquire()
+            assert permit is not None
+            permit.failure()
+    assert chain.last_resort() == "local"
+    single, _ = _chain(FakeProvider("local"))
+    assert single.last_resort() is None  # configured so, not degraded
+
+
+def test_build_chain_logs_and_measures_degraded_and_recovered() -> None:
+    from drtranscribe.config import ChainSettings
+    from drtranscribe.metrics import Metrics
+    from drtranscribe.runtime import build_chain
+
+    metrics = Metrics()
+    a, local = FakeProvider("a"), FakeProvider("local")
+    config = ChainSettings(failure_threshold=1, cooldown_s=0)
+    chain = build_chain([a, local], "stt", config, metrics)
+    breaker = chain.breakers["a"]
+    gauge = metrics.chain_last_resort.labels("stt")
+    with structlog.testing.capture_logs() as logs:
+        permit = breaker.acquire()
+        assert permit is not None
+        permit.failure()  # open: the chain runs on "local"
+        assert gauge._value.get() == 1
+        trial = breaker.acquire()  # cooled down: one half-open trial (still degraded) ...
+        assert trial is not None
+        assert breaker.state is BreakerState.HALF_OPEN
+        assert gauge._value.get() == 1
+        trial.success()  # ... which succeeds: closed again
+        assert gauge._value.get() == 0
+    events = [(e["event"], e.get("running_on")) for e in logs if e["event"].startswith("chain.")]
+    assert events == [("chain.degraded", "local"), ("chain.recovered", None)]

@@ -9,6 +9,7 @@ event names the code logs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from drtranscribe.auth.keys import ApiKeys
 from drtranscribe.providers import _ENV_KEYS
 from drtranscribe.resilience.breaker import BreakerState
 
@@ -36,6 +38,10 @@ PROJECT = "drt-test-proj"
 REGION = "europe-west4"  # not the script's default, so a hard-coded region shows up
 PLACEHOLDERS = {"SUFFIX", "ENVIRONMENT", "PROJECT_ID", "REGION", "IMAGE"}
 ENVIRONMENTS = {"staging": "-staging", "production": ""}
+API_KEY_SECRETS = {
+    "drtranscribe-api-keys": "production",
+    "drtranscribe-api-keys-staging": "staging",
+}
 
 # ------------------------------------------------------------------ helpers
 
@@ -230,7 +236,7 @@ def test_dry_run_needs_no_gcloud_and_calls_none(tmp_path: Path) -> None:
     )
     assert not marker.exists(), "the dry run executed gcloud"
     assert len(run.commands) > 40
-    assert all(cmd[0] == "gcloud" for cmd in run.commands)
+    assert {cmd[0] for cmd in run.commands} == {"gcloud", "drtranscribe"}  # keys add
 
 
 def test_dry_run_creates_every_resource_in_the_region(dry_run: Run) -> None:
@@ -365,6 +371,8 @@ def test_runtime_account_gets_exactly_what_its_service_uses(dry_run: Run, enviro
     sa = spec["serviceAccountName"]
     env = spec["containers"][0]["env"]
     secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in env if "valueFrom" in e}
+    secrets |= {v["secret"]["secretName"] for v in spec["volumes"]}  # API keys, as files
+    assert "drtranscribe-api-keys" + ENVIRONMENTS[environment] in secrets
     bucket = next(e["value"] for e in env if e["name"] == "DRT_AUDIO_BUCKET")
 
     created_sas = {
@@ -416,12 +424,21 @@ def test_new_project_run_writes_secrets_through_stdin_only(tmp_path: Path) -> No
         for c in fake.calls
         if c["argv"][:3] == ["secrets", "versions", "add"]
     }
+    api_keys = {name: added.pop(name) for name in API_KEY_SECRETS}
     assert added == {
         "drt-groq-api-key": key,
         "drt-redis-url": "redis://:auth-s3cr3t@10.1.2.3:6379/0",
         "drt-redis-url-staging": "redis://:auth-s3cr3t@10.1.2.3:6379/1",
     }
     assert key not in fake.run.output
+    for secret, tenant in API_KEY_SECRETS.items():
+        # A first client key: the secret holds its digest only, the operator sees the key.
+        (entry,) = json.loads(api_keys[secret])
+        assert entry["tenant"] == tenant
+        assert set(entry) == {"id", "tenant", "key_sha256"}
+        shown = fake.run.output.split(f"{secret}: first API key", 1)[1].splitlines()[2]
+        assert hashlib.sha256(shown.encode()).hexdigest() == entry["key_sha256"]
+        assert ApiKeys.from_json(api_keys[secret]).authenticate(shown) is not None
     assert "auth-s3cr3t" not in fake.run.output
     assert not any(key in " ".join(a) or "auth-s3cr3t" in " ".join(a) for a in argvs)
 

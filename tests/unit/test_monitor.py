@@ -73,3 +73,21 @@ def test_periodic_schedule() -> None:
     monitor._last["p"] = 0.0
     assert monitor.due(59.0) == []
     assert monitor.due(60.0) == [(provider, breaker)]
+
+
+async def test_what_a_provider_logs_during_its_probe_is_marked_as_the_probe() -> None:
+    import structlog
+
+    class Logging(Probed):
+        async def probe(self) -> None:
+            structlog.get_logger("test").info("extract.done", provider=self.name)
+
+    provider = Logging("local", [])
+    monitor = ProviderMonitor([(provider, CircuitBreaker("local"))], interval_s=300)
+    with structlog.testing.capture_logs(
+        processors=[structlog.contextvars.merge_contextvars]
+    ) as logs:
+        assert await monitor.probe_once(provider, monitor.targets[0][1]) is True
+        structlog.get_logger("test").info("after")
+    marked = {e["event"]: e.get("probe") for e in logs}
+    assert marked == {"extract.done": "local", "provider.probe_ok": None, "after": None}

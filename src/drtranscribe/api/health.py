@@ -33,7 +33,9 @@ async def metrics(request: Request) -> PlainTextResponse:
 @router.get(
     "/readiness",
     summary="Readiness: Redis answers and at least one speech-to-text and one extraction "
-    "provider is available. The body lists every provider with its breaker state.",
+    "provider is available. The body lists every provider with its breaker state; "
+    "`degraded` (still 200: the service serves) names each chain running on its last "
+    "resort because every provider before it is out.",
     responses={503: {"description": "Not ready; the body says why."}},
 )
 async def readiness(request: Request) -> JSONResponse:
@@ -43,9 +45,18 @@ async def readiness(request: Request) -> JSONResponse:
     extraction_ok = bool(services.extraction.available())
     draining = bool(getattr(request.app.state, "draining", False))
     ready = redis_ok and stt_ok and extraction_ok and not draining
+    degraded = {
+        chain.kind: name
+        for chain in (services.stt, services.extraction)
+        if (name := chain.last_resort()) is not None
+    }
+    status = "ready" if ready else ("draining" if draining else "unavailable")
+    if ready and degraded:
+        status = "degraded"
     body: dict[str, Any] = {
-        "status": "ready" if ready else ("draining" if draining else "unavailable"),
+        "status": status,
         "redis": redis_ok,
+        "degraded": degraded,
         "stt": {"available": stt_ok, "providers": services.stt.status()},
         "extraction": {"available": extraction_ok, "providers": services.extraction.status()},
     }

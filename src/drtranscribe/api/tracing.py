@@ -21,9 +21,20 @@ def trace_fields(headers: dict[str, str], project: str) -> dict[str, str]:
         return {}
     trace_id, span_id = match.group(1), match.group(2)
     fields = {"logging.googleapis.com/trace": f"projects/{project}/traces/{trace_id.lower()}"}
+    if span_id and match.re is _CLOUD:
+        span_id = _decimal_span_to_hex(span_id)
     if span_id:
         fields["logging.googleapis.com/spanId"] = span_id
     return fields
+
+
+def _decimal_span_to_hex(span: str) -> str | None:
+    """``X-Cloud-Trace-Context`` carries the span id in decimal; Cloud Logging wants the
+    16 hex characters (googleapis/python-logging#942, #946). Out of range: none."""
+    value = int(span)
+    if not 0 < value < 2**64:
+        return None
+    return f"{value:016x}"
 
 
 class TraceContextMiddleware:

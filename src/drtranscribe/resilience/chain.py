@@ -36,7 +36,7 @@ from drtranscribe.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from drtranscribe.resilience.breaker import CircuitBreaker, Permit
+from drtranscribe.resilience.breaker import BreakerState, CircuitBreaker, Permit
 from drtranscribe.resilience.retry import RetryPolicy, is_transient
 
 log = structlog.get_logger(__name__)
@@ -95,6 +95,17 @@ class FallbackChain(Generic[P]):
 
     def available(self) -> list[str]:
         return [p.name for p in self.providers if self.breakers[p.name].available]
+
+    def last_resort(self) -> str | None:
+        """The last provider's name while every provider before it is out (its breaker
+        open or half-open): the chain then runs on its last resort, typically the local
+        fallback. None for a one-provider chain, which is as configured, not degraded."""
+        if len(self.providers) < 2:
+            return None
+        ahead = self.providers[:-1]
+        if any(self.breakers[p.name].state is BreakerState.CLOSED for p in ahead):
+            return None
+        return self.providers[-1].name
 
     def targets(self) -> list[tuple[P, CircuitBreaker]]:
         return [(p, self.breakers[p.name]) for p in self.providers]

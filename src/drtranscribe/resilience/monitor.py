@@ -50,8 +50,11 @@ class ProviderMonitor:
             return False
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self.probe_timeout_s):
-                await provider.probe()
+            # Every line the provider logs during its probe says so ("probe": name): no
+            # session's work, and Logs Explorer can leave them out.
+            with structlog.contextvars.bound_contextvars(probe=provider.name):
+                async with asyncio.timeout(self.probe_timeout_s):
+                    await provider.probe()
         except ProviderError as exc:
             permanent = isinstance(exc, ProviderStatusError) and not exc.retryable
             permit.failure(permanent=permanent)

@@ -26,7 +26,7 @@ def is_transient(exc: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 3
+    attempts: int = 4  # the first try and 3 retries: 1, 2, 4 s
     initial_s: float = 1.0
     max_s: float = 4.0
     jitter_s: float = 0.5

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -269,12 +270,18 @@ class LiveSession:
         )
 
     def _spawn(self) -> None:
+        # Every log line of the session's workers names it, whoever started them (a new
+        # connection, a resume, the in-process CLI): the workers run in a copy of the
+        # caller's context with session_id bound.
         for name, coro in (
             ("chunks", self._chunk_worker()),
             ("finals", self._final_worker()),
             ("note", self.notes.run()),
         ):
-            self._tasks.append(asyncio.create_task(coro, name=f"{self.session_id}:{name}"))
+            context = contextvars.copy_context()  # one each: a worker's binds stay its own
+            context.run(structlog.contextvars.bind_contextvars, session_id=self.session_id)
+            task = asyncio.create_task(coro, name=f"{self.session_id}:{name}", context=context)
+            self._tasks.append(task)
 
     async def abort(self) -> None:
         """The client went away: stop working, keep everything stored (resumable)."""
