@@ -291,11 +291,15 @@ async def test_the_reference_client_stops_at_once_when_refused(
 
     audio = load_audio_file(speech["consult_short"].path)
     seen: list[ClientEvent] = []
-    with pytest.raises(StreamFailed, match="refused by the server: unauthorized"):
+
+    async def wrong_key() -> None:
         async for event in stream_audio(
             secured.ws_url, audio, realtime=False, api_key="wrong-" + "k" * 30
         ):
             seen.append(event)
+
+    with pytest.raises(StreamFailed, match="refused by the server: unauthorized"):
+        await wrong_key()
     assert [e.direction for e in seen].count("reconnect") == 0
     async for event in stream_audio(secured.ws_url, audio, realtime=False, api_key=KEY_A):
         seen.append(event)
