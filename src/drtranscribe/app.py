@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
@@ -34,6 +34,25 @@ def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
         if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
             allowed.append(method)
     return allowed
+
+
+class _KeyAwareCORS(CORSMiddleware):
+    """CORS for the service-wide allowlist and every API key's own ``origins``, as they
+    are now (keys are reloaded while the service runs). The request that follows a
+    preflight is checked against its own key's origins (``api/sessions.py``)."""
+
+    def __init__(self, app: ASGIApp, listed: Callable[[str], bool]) -> None:
+        super().__init__(
+            app,
+            allow_origins=(),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+        self._listed = listed
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        return self._listed(origin)
 
 
 class _QuietStartupFailure:
@@ -111,14 +130,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.error("storage.unavailable", stage="http", error=type(exc).__name__)
         return JSONResponse({"detail": "storage unavailable, try again"}, status_code=503)
 
-    if settings.auth.allowed_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.auth.allowed_origins,
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            max_age=600,
-        )
+    def origin_listed(origin: str) -> bool:
+        services = getattr(app.state, "services", None)
+        return services is not None and bool(services.auth.origin_listed(origin))
+
+    app.add_middleware(_KeyAwareCORS, listed=origin_listed)
     project = settings.gcp_project or os.environ.get("GOOGLE_CLOUD_PROJECT")
     if project:
         app.add_middleware(TraceContextMiddleware, project=project)

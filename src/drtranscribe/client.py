@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from drtranscribe.audio.file import split_chunks
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import encode_wav
+from drtranscribe.tokenbucket import TokenBucket
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class ClientEvent:
     direction: str  # "in" (server message), "out" (a chunk sent), "reconnect"
     message: dict[str, Any]
 
+
+#: Added to each wait for the rate: asyncio may wake a sleeper a clock tick early, and a
+#: chunk that arrives a millisecond before its token is refused.
+PACE_MARGIN_S = 0.02
 
 #: Errors that end a connection for a reason a reconnect cannot change.
 REFUSALS = frozenset({"unauthorized", "origin_not_allowed"})
@@ -56,6 +61,7 @@ async def stream_audio(
     on_event: Callable[[ClientEvent], None] | None = None,
     max_reconnects: int = 10,
     api_key: str | None = None,
+    max_refused_s: float = 300.0,
 ) -> AsyncIterator[ClientEvent]:
     """Stream ``audio``; yield every event until the server's ``final``.
 
@@ -63,6 +69,11 @@ async def stream_audio(
     after a reconnect goes out at once); otherwise each chunk is sent as soon as the
     previous one is acked. ``url`` may list several servers: reconnects rotate over them.
     ``api_key`` goes in the first message of every connection (never in a URL).
+
+    Never refused for going too fast: chunks are paced by the rate the server announces
+    (``session.limits``), and a retryable refusal is resent after ``retry_after_s`` or a
+    backoff. ``max_reconnects`` bounds the reconnects of one outage: the count starts
+    again once a connection reaches ``session``.
     """
     urls = [url] if isinstance(url, str) else list(url)
     pieces = list(split_chunks(audio, chunk_seconds))
@@ -74,7 +85,7 @@ async def stream_audio(
         due.append(total)  # a chunk exists once its audio has been "recorded"
     began = time.monotonic()
     events: asyncio.Queue[ClientEvent | BaseException | None] = asyncio.Queue()
-    state: dict[str, Any] = {"session_id": None, "resume_token": None}
+    state: dict[str, Any] = {"session_id": None, "resume_token": None, "live": False}
 
     def stamp(direction: str, message: dict[str, Any]) -> None:
         event = ClientEvent(
@@ -106,7 +117,7 @@ async def stream_audio(
                     hello["api_key"] = api_key
                 await ws.send(json.dumps(hello))
                 answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # per chunk
-                ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+                ready: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 
                 async def receive() -> bool:
                     async for raw in ws:
@@ -116,8 +127,9 @@ async def stream_audio(
                         if kind == "session":
                             state["session_id"] = message["session_id"]
                             state["resume_token"] = message["resume_token"]
+                            state["live"] = True  # this connection counts as a recovery
                             if not ready.done():
-                                ready.set_result(int(message["next_seq"]))
+                                ready.set_result(message)
                         elif kind == "ack" or (kind == "error" and message.get("seq") is not None):
                             answers.put_nowait(message)
                         elif kind == "final":
@@ -133,19 +145,31 @@ async def stream_audio(
                     return False
 
                 async def send() -> None:
-                    start_at = await ready
-                    for index in range(start_at, len(chunks)):
+                    session = await ready
+                    limits = session.get("limits") or {}
+                    # The server's own bucket for this connection, mirrored: sending within
+                    # it is never rate_limited (a bucket that starts later is stricter).
+                    pace = TokenBucket(
+                        float(limits.get("chunk_rate_per_s", 1.0)),
+                        int(limits.get("chunk_burst", 1)),
+                    )
+                    for index in range(int(session["next_seq"]), len(chunks)):
                         if realtime:
                             wait = began + due[index] - time.monotonic()
                             if wait > 0:
                                 await asyncio.sleep(wait)  # pacing, like a microphone
-                        await send_until_stored(index)
+                        await send_until_stored(index, pace)
                     await ws.send(json.dumps({"type": "stop"}))
 
-                async def send_until_stored(index: int) -> None:
+                async def send_until_stored(index: int, pace: TokenBucket) -> None:
                     """Send chunk ``index``; resend it after a backoff while the server
-                    answers with a retryable refusal (rate limit, back-pressure, store)."""
-                    for attempt in range(30):
+                    answers with a retryable refusal (rate limit, back-pressure, store),
+                    for up to ``max_refused_s``."""
+                    refused_since = time.monotonic()
+                    attempt = 0
+                    while True:
+                        if wait := pace.reserve():  # within the announced rate; the margin
+                            await asyncio.sleep(wait + PACE_MARGIN_S)  # covers early wake-ups
                         await ws.send(chunks[index])
                         stamp(
                             "out",
@@ -160,8 +184,14 @@ async def stream_audio(
                             return
                         if not answer.get("retryable"):
                             raise StreamFailed(f"chunk {index} refused: {answer.get('code')}")
-                        await asyncio.sleep(min(2.0, 0.25 * 2**attempt))
-                    raise StreamFailed(f"chunk {index} was never stored")
+                        if time.monotonic() - refused_since > max_refused_s:
+                            raise StreamFailed(
+                                f"chunk {index} was refused for {max_refused_s:g} s "
+                                f"({answer.get('code')})"
+                            )
+                        backoff = min(2.0, 0.25 * 2**attempt)
+                        await asyncio.sleep(max(backoff, answer.get("retry_after_s") or 0.0))
+                        attempt += 1
 
                 receiver = asyncio.create_task(receive())
                 sender = asyncio.create_task(send())
@@ -186,17 +216,24 @@ async def stream_audio(
             raise _Dropped() from exc
 
     async def run() -> None:
-        attempt = 0
+        tried = 0  # connections opened: reconnects rotate over the URLs
+        attempt = 0  # reconnects since the last connection that reached `session`
         try:
             while True:
-                target = urls[attempt % len(urls)]
+                target = urls[tried % len(urls)]
+                tried += 1
+                state["live"] = False
                 try:
                     if await one_connection(target):
                         return
                 except _Dropped:
-                    attempt += 1
+                    # The budget is per outage: a connection that got as far as `session`
+                    # ended the previous one, so ordinary drops never add up over a visit.
+                    attempt = 1 if state["live"] else attempt + 1
                     if attempt > max_reconnects:
-                        raise StreamFailed(f"gave up after {max_reconnects} reconnects") from None
+                        raise StreamFailed(
+                            f"gave up after {max_reconnects} reconnects in a row"
+                        ) from None
                     backoff = min(2.0, 0.05 * 2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
                     stamp("reconnect", {"attempt": attempt, "backoff_s": round(backoff, 3)})
                     await asyncio.sleep(backoff)

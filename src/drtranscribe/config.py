@@ -154,7 +154,24 @@ class LimitSettings(BaseModel):
         default=30, description="Burst allowance: a resuming client may resend its backlog."
     )
     max_violations: int = Field(
-        default=20, description="Rejected frames after which the connection is closed (1008)."
+        default=20,
+        description="Violations after which the connection is closed (1008): invalid or "
+        "forbidden frames, and retryable refusals beyond the refusal budget. A retryable "
+        "refusal (rate_limited, backpressure, store_unavailable) resent after a pause is "
+        "not a violation.",
+    )
+    refusal_rate_per_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="Retryable refusals a connection may collect per second, sustained, "
+        "before each further one counts as a violation: a client that resends a refused "
+        "frame at once, again and again, is ignoring back-pressure.",
+    )
+    refusal_burst: int = Field(
+        default=60,
+        ge=1,
+        description="Retryable refusals a connection may collect at once (a backlog resent "
+        "after a reconnect, a stretch of back-pressure).",
     )
     start_timeout_s: float = Field(
         default=15.0, description="A connection must send `start` or `resume` within this."

@@ -45,7 +45,11 @@ ERROR_CODES: dict[str, str] = {
     "transcription_failed": "Every speech-to-text provider failed for a chunk. Its audio is stored "
     "and will be reprocessed; nothing is lost.",
     "extraction_failed": "A note update failed; the next update will include its segments.",
-    "store_unavailable": "Session state could not be stored; the chunk was not acked, resend it.",
+    "store_unavailable": "The frame could not be stored (the session store did not answer): "
+    "it was not acked; resend it (carries the frame's `seq`).",
+    "state_save_failed": "Work on an acked chunk (its transcript, or the note) could not be "
+    "saved while the session store was unavailable (carries `chunk_seq`, never `seq`). The "
+    "chunk's audio is stored and the work is redone; nothing to resend.",
     "internal_error": "An unexpected server error; the session's stored data is intact.",
     "session_exists": "`start` for a session id that already exists: use `resume`.",
     "session_not_found": "`resume` named a session that does not exist, has expired, or with a "
@@ -56,7 +60,8 @@ ERROR_CODES: dict[str, str] = {
     "origin_not_allowed": "The browser Origin is not on the allowlist; closed with 1008.",
     "rate_limited": "More audio chunks than the rate limit allows (1/s sustained, with a burst "
     "allowance); the chunk was not stored: resend it later.",
-    "too_many_violations": "Too many rejected frames on this connection; closed with 1008.",
+    "too_many_violations": "Too many invalid frames, or retryable refusals resent without "
+    "waiting, on this connection; closed with 1008.",
     "start_timeout": "No `start` or `resume` within `start_timeout_s` of connecting; closed with "
     "1008.",
     "session_time_limit": "The session reached its maximum duration; it is finalised (`final`) "
@@ -167,6 +172,11 @@ class Limits(_Message):
     max_text_bytes: int
     max_chunk_seconds: float
     max_pending_chunks: int
+    chunk_rate_per_s: float = Field(
+        description="Audio chunks per second a connection may send, sustained (a client "
+        "that paces itself by this and `chunk_burst` is never `rate_limited`)."
+    )
+    chunk_burst: int = Field(description="Chunks a new connection may send at once.")
 
 
 class SessionMessage(_Message):
@@ -236,8 +246,26 @@ class ErrorMessage(_Message):
     type: Literal["error"] = "error"
     code: str = Field(description="Stable code; see the table in docs/protocol.md.")
     message: str
-    retryable: bool = False
-    seq: int | None = Field(default=None, description="The chunk concerned, if any.")
+    retryable: bool = Field(
+        default=False,
+        description="With `seq`: resend that frame later. Without: the failed work may "
+        "succeed later (the server retries it); nothing for the client to do.",
+    )
+    seq: int | None = Field(
+        default=None,
+        description="Only on the refusal of an audio frame: the frame was NOT stored, and "
+        "this is the seq it would have had. Never names an acked chunk.",
+    )
+    chunk_seq: int | None = Field(
+        default=None,
+        description="An acked (stored) chunk this error is about, e.g. its transcription "
+        "failed: the server redoes the work; the client must not resend it.",
+    )
+    retry_after_s: float | None = Field(
+        default=None,
+        description="With a retryable refusal: resending sooner is refused again "
+        "(`rate_limited` says when the next chunk fits the rate).",
+    )
 
 
 class WarningMessage(_Message):

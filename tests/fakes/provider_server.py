@@ -296,6 +296,7 @@ class FakeProviderServer:
     def __init__(self, *, api_key: str = API_KEY) -> None:
         self.api_key = api_key
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)  # notified on every request
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._requests: list[RecordedRequest] = []
         self.transcript = DEFAULT_TRANSCRIPT
@@ -371,6 +372,15 @@ class FakeProviderServer:
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
             return list(self._requests)
+
+    def wait_for_requests(self, route: str, count: int, timeout_s: float = 30) -> None:
+        """Block until ``route`` has received ``count`` requests in all (no polling)."""
+        with self._recorded:
+            arrived = self._recorded.wait_for(
+                lambda: sum(r.route == route for r in self._requests) >= count, timeout_s
+            )
+        if not arrived:
+            raise TimeoutError(f"{route}: fewer than {count} requests within {timeout_s} s")
 
     def requests_to(self, route: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.route == route]
@@ -480,6 +490,7 @@ class FakeProviderServer:
         )
         with self._lock:
             self._requests.append(recorded)
+            self._recorded.notify_all()
         return recorded
 
     async def _handle(self, request: Request, provider: Provider, kind: Kind | None) -> Response:

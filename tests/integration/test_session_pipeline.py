@@ -256,8 +256,9 @@ async def test_a_chunk_every_provider_failed_is_reported_and_recovered(
         await session.accept_chunk(_chunk())
     final = await session.stop()
     errors = [m for m in sent if m["type"] == "error"]
-    assert [(e["code"], e["retryable"], e["seq"]) for e in errors] == [
-        ("transcription_failed", True, 1)
+    # About an acked chunk: chunk_seq, never seq (seq means "this frame was not stored").
+    assert [(e["code"], e["retryable"], e["seq"], e["chunk_seq"]) for e in errors] == [
+        ("transcription_failed", True, None, 1)
     ]
     assert "scripted" in str(errors[0]["message"])
     assert [m["seq"] for m in sent if m["type"] == "ack"] == [0, 1, 2]

@@ -35,6 +35,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 
 
 async def principal_of(
+    request: Request,
     services: Services,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
@@ -46,6 +47,10 @@ async def principal_of(
             detail="a valid API key is required",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    # A browser's page may use a key only from the origins that key (or the service) lists,
+    # as on the WebSocket; CORS alone would let any listed origin use any key.
+    if not services.auth.origin_allowed(request.headers.get("origin"), principal):
+        raise HTTPException(status_code=403, detail="origin not allowed for this key")
     return principal
 
 

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -49,6 +48,7 @@ from drtranscribe.protocol import (
 )
 from drtranscribe.session.live import LiveSession
 from drtranscribe.session.services import SessionServices
+from drtranscribe.tokenbucket import TokenBucket
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -65,28 +65,6 @@ class _State(enum.Enum):
     STREAMING = "streaming"
     STOPPING = "stopping"
     CLOSED = "closed"
-
-
-class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up."""
-
-    def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate
-        self.capacity = float(burst)
-        self.tokens = float(burst)
-        self._clock = clock
-        self._last = self._clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self._last) * self.rate)
-        self._last = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class _Closing(Exception):
@@ -106,6 +84,9 @@ class _Connection:
         self.origin = websocket.headers.get("origin")
         limits = self.settings.limits
         self.bucket = TokenBucket(limits.chunk_rate_per_s, limits.chunk_burst)
+        # Retryable refusals are the server's doing, not the client's: they cost a
+        # violation only once a client resends faster than this budget allows.
+        self.refusals = TokenBucket(limits.refusal_rate_per_s, limits.refusal_burst)
         self.violations = 0
         self._send_lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
@@ -131,10 +112,24 @@ class _Connection:
                 log.debug("ws.close_after_close")
 
     async def error(
-        self, code: str, message: str, *, retryable: bool = False, seq: int | None = None
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        seq: int | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         log.info("ws.client_error", code=code, state=self.state.value)
-        await self.send(ErrorMessage(code=code, message=message, retryable=retryable, seq=seq))
+        await self.send(
+            ErrorMessage(
+                code=code,
+                message=message,
+                retryable=retryable,
+                seq=seq,
+                retry_after_s=retry_after_s,
+            )
+        )
 
     async def refuse(self, code: str, message: str, close_code: int = CLOSE_POLICY) -> None:
         await self.error(code, message)
@@ -214,8 +209,11 @@ class _Connection:
                 # a refused audio frame names the seq it would have had: the client can
                 # tell which chunk to resend
                 seq = self.session.next_seq if self.session and data is not None else None
-                await self.error(exc.code, exc.message, retryable=exc.retryable, seq=seq)
-                await self.count_violation()
+                wait = round(self.bucket.wait_s(), 3) if exc.code == "rate_limited" else None
+                await self.error(
+                    exc.code, exc.message, retryable=exc.retryable, seq=seq, retry_after_s=wait
+                )
+                await (self.count_refusal() if exc.retryable else self.count_violation())
             except SessionError as exc:
                 await self.error(exc.code, exc.message)
                 await self.count_violation()
@@ -231,6 +229,12 @@ class _Connection:
                     retryable=True,
                     seq=self.session.next_seq if self.session and data is not None else None,
                 )
+                await self.count_refusal()
+
+    async def count_refusal(self) -> None:
+        """A retryable refusal: free within the refusal budget, a violation beyond it."""
+        if not self.refusals.take():
+            await self.count_violation()
 
     async def count_violation(self) -> None:
         self.violations += 1

@@ -36,6 +36,11 @@ class AuthState:
         not a browser, so cross-site WebSocket hijacking does not apply.)"""
         return origin is None or not self.required or origin in self._all_origins
 
+    def origin_listed(self, origin: str) -> bool:
+        """On the service-wide allowlist or on some key's own list (CORS: a preflight
+        carries no credentials, so it cannot say which key will follow)."""
+        return origin in self._all_origins
+
     def origin_allowed(self, origin: str | None, principal: Principal) -> bool:
         if origin is None or not self.required:
             return True

@@ -266,6 +266,8 @@ class LiveSession:
                 max_text_bytes=limits.max_text_bytes,
                 max_chunk_seconds=limits.max_chunk_seconds,
                 max_pending_chunks=limits.max_pending_chunks,
+                chunk_rate_per_s=limits.chunk_rate_per_s,
+                chunk_burst=limits.chunk_burst,
             ),
         )
 
@@ -452,16 +454,18 @@ class LiveSession:
                 self.log.error("storage.unavailable", chunk_seq=seq, error=type(exc).__name__)
                 await self._emit(
                     ErrorMessage(
-                        code="store_unavailable",
-                        message="session state could not be saved",
-                        retryable=True,
-                        seq=seq,
+                        code="state_save_failed",
+                        message="the chunk's transcript could not be saved; its audio is "
+                        "stored and it will be transcribed again",
+                        chunk_seq=seq,
                     )
                 )
             except Exception:
                 self.log.exception("session.chunk_error", chunk_seq=seq)
                 await self._emit(
-                    ErrorMessage(code="internal_error", message="chunk processing failed", seq=seq)
+                    ErrorMessage(
+                        code="internal_error", message="chunk processing failed", chunk_seq=seq
+                    )
                 )
             finally:
                 self._pending -= 1
@@ -483,7 +487,9 @@ class LiveSession:
             self.services.metrics.chunks.labels("failed").inc()
             self.log.error("stt.chunk_failed", chunk_seq=seq, providers=len(exc.errors))
             await self._emit(
-                ErrorMessage(code="transcription_failed", message=str(exc), retryable=True, seq=seq)
+                ErrorMessage(
+                    code="transcription_failed", message=str(exc), retryable=True, chunk_seq=seq
+                )
             )
         end_s = start_s + audio.duration_s
         window = self._window

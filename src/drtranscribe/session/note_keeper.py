@@ -157,7 +157,9 @@ class NoteKeeper:
                 self.log.error("storage.unavailable", stage="note")
                 await self._emit(
                     ErrorMessage(
-                        code="store_unavailable", message="note could not be saved", retryable=True
+                        code="state_save_failed",
+                        message="the note could not be saved; it is updated again",
+                        retryable=True,
                     )
                 )
             except Exception:
