@@ -7,7 +7,8 @@
 # Creates, each only if `describe` does not find it: the APIs, an Artifact Registry
 # repository, a VPC with the subnet Cloud Run's Direct VPC egress uses, Memorystore for
 # Redis (Basic, 1 GB, in the region), the audio buckets (production and staging) with the
-# 24 h chunk lifecycle rule (deploy/gcs-lifecycle.json), the secrets, three service
+# 24 h chunk lifecycle rule (deploy/gcs-lifecycle.json), the session key buckets (no
+# versioning, no soft delete, keys deleted after 2 days), the secrets, three service
 # accounts (runtime, staging runtime, deployer), the least-privilege IAM bindings, the
 # log-based metrics, the alert policies and the dashboard (deploy/monitoring/).
 # Bindings, the lifecycle rule, metrics, policies and the dashboard are (re)applied on
@@ -66,6 +67,9 @@ SUBNET_RANGE="${SUBNET_RANGE:-10.8.0.0/24}" # Direct VPC egress: >= /26; 2 IPs p
 REDIS=drt-redis
 BUCKET="${PROJECT}-drt-audio"
 BUCKET_STAGING="${PROJECT}-drt-audio-staging"
+KEYS_BUCKET="${PROJECT}-drt-keys"
+KEYS_BUCKET_STAGING="${PROJECT}-drt-keys-staging"
+KEYS_LIFECYCLE="$ROOT/deploy/gcs-keys-lifecycle.json"
 LIFECYCLE="$ROOT/deploy/gcs-lifecycle.json"
 MONITORING="$ROOT/deploy/monitoring"
 RUNTIME_SA="drt-run@${PROJECT}.iam.gserviceaccount.com"
@@ -167,7 +171,7 @@ first_api_key() { # SECRET TENANT
 if [[ "$DRY_RUN" != 1 ]]; then
   command -v gcloud >/dev/null || { echo "bootstrap.sh: gcloud not found (or use --dry-run)" >&2; exit 1; }
 fi
-for f in "$LIFECYCLE" "$MONITORING/dashboard.json"; do
+for f in "$LIFECYCLE" "$KEYS_LIFECYCLE" "$MONITORING/dashboard.json"; do
   [[ -f "$f" ]] || { echo "bootstrap.sh: missing $f" >&2; exit 1; }
 done
 
@@ -220,6 +224,20 @@ for bucket in "$BUCKET" "$BUCKET_STAGING"; do
   run gcloud storage buckets update "gs://$bucket" --lifecycle-file="$LIFECYCLE" --project="$PROJECT"
 done
 
+# ------------------------------------------------------------------ key buckets
+section "session key buckets (crypto-shredding: no versioning, no soft delete)"
+# A deleted key must be gone at once: soft delete off (0 s) and versioning off, so an
+# erased session's data key leaves no recoverable copy; keys older than any session
+# (2 days) are deleted by the lifecycle rule, which shreds sessions that merely expired.
+for bucket in "$KEYS_BUCKET" "$KEYS_BUCKET_STAGING"; do
+  exists gcloud storage buckets describe "gs://$bucket" --project="$PROJECT" ||
+    run gcloud storage buckets create "gs://$bucket" --location="$REGION" \
+      --uniform-bucket-level-access --public-access-prevention \
+      --default-storage-class=STANDARD --soft-delete-duration=0 --project="$PROJECT"
+  run gcloud storage buckets update "gs://$bucket" --no-versioning --clear-soft-delete \
+    --lifecycle-file="$KEYS_LIFECYCLE" --project="$PROJECT"
+done
+
 # ------------------------------------------------------------------ secrets
 section "secrets (replicated in $REGION only)"
 for secret in "${PROVIDER_SECRETS[@]}" drt-redis-url drt-redis-url-staging \
@@ -265,11 +283,13 @@ section "IAM: runtime service accounts"
 # Runtime: its own bucket's objects, its own Redis URL and client API keys, the provider
 # keys. No project-wide role: Cloud Run ships stdout/stderr logs and its own metrics
 # without one.
-for pair in "$RUNTIME_SA:$BUCKET:drt-redis-url:$API_KEYS_SECRET" \
-  "$STAGING_SA:$BUCKET_STAGING:drt-redis-url-staging:$API_KEYS_SECRET_STAGING"; do
-  IFS=: read -r sa bucket redis_secret keys_secret <<<"$pair"
-  run gcloud storage buckets add-iam-policy-binding "gs://$bucket" \
-    --member="serviceAccount:$sa" --role=roles/storage.objectUser --project="$PROJECT"
+for pair in "$RUNTIME_SA:$BUCKET:drt-redis-url:$API_KEYS_SECRET:$KEYS_BUCKET" \
+  "$STAGING_SA:$BUCKET_STAGING:drt-redis-url-staging:$API_KEYS_SECRET_STAGING:$KEYS_BUCKET_STAGING"; do
+  IFS=: read -r sa bucket redis_secret keys_secret keys_bucket <<<"$pair"
+  for b in "$bucket" "$keys_bucket"; do
+    run gcloud storage buckets add-iam-policy-binding "gs://$b" \
+      --member="serviceAccount:$sa" --role=roles/storage.objectUser --project="$PROJECT"
+  done
   for secret in "${PROVIDER_SECRETS[@]}" "$redis_secret" "$keys_secret"; do
     run gcloud secrets add-iam-policy-binding "$secret" --member="serviceAccount:$sa" \
       --role=roles/secretmanager.secretAccessor --project="$PROJECT"

@@ -7,14 +7,18 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import redis.asyncio as aioredis
 
 from drtranscribe import devserver
 from drtranscribe.config import Settings
+from drtranscribe.crypto.keys import LocalKeyStore, SessionKeys
+from drtranscribe.crypto.sealing import open_stream
 from drtranscribe.devserver import ServerProcess
 from drtranscribe.state.embedded import EmbeddedRedis
+from drtranscribe.storage.base import session_of_final
 
 pytest_plugins = ["tests.fakes.gcs"]  # the fake_gcs fixture (fake-gcs-server)
 
@@ -74,6 +78,12 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
     )
 
 
+@pytest.fixture
+def session_keys(tmp_path: Path) -> SessionKeys:
+    """The sessions' data keys, as the offline default keeps them (files, apart)."""
+    return SessionKeys(LocalKeyStore(tmp_path / "keys"))
+
+
 def start_server(data_dir: Path, env: dict[str, str]) -> ServerProcess:
     return devserver.start(data_dir, env)
 
@@ -88,3 +98,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
     srv = start_server(tmp_path_factory.mktemp("server"), {"DRT_REDIS_URL": redis_url})
     yield srv
     stop_server(srv)
+
+
+def open_recording(data_dir: Path, uri: str) -> bytes:
+    """The WAV a server of ``data_dir`` recorded at ``uri`` (file://), opened with the
+    session's data key as the server would: on disk it is only ciphertext."""
+    path = Path(urlparse(uri).path)
+    name = path.relative_to((data_dir / "audio").resolve()).as_posix()
+    data_key = (data_dir / "keys" / f"{session_of_final(name)}.key").read_bytes()
+    return open_stream(data_key, path.read_bytes(), name)

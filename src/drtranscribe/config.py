@@ -246,6 +246,11 @@ class Settings(BaseSettings):
         default=None,
         description="Cloud Storage bucket for audio; unset: local disk under data_dir/audio.",
     )
+    keys_bucket: str | None = Field(
+        default=None,
+        description="Cloud Storage bucket for the per-session data keys (no versioning, no "
+        "soft delete: deploy/bootstrap.sh); unset: files under data_dir/keys.",
+    )
     gcs_endpoint: str | None = Field(
         default=None, description="Cloud Storage emulator endpoint (tests, local development)."
     )

@@ -17,6 +17,7 @@ import structlog
 from drtranscribe.auth.keys import ApiKeys
 from drtranscribe.auth.state import AuthState
 from drtranscribe.config import ChainSettings, Settings
+from drtranscribe.crypto.keys import GcsKeyStore, LocalKeyStore, SessionKeys
 from drtranscribe.errors import ConfigError, ProviderError
 from drtranscribe.extraction.registry import build_extractors
 from drtranscribe.metrics import BREAKER_STATE, Metrics
@@ -52,12 +53,14 @@ async def services_for(
             stack.push_async_callback(embedded.stop)
             redis_url = embedded.url
             log.info("redis.embedded", data_dir=str(settings.data_dir))
+        keys = await _open_keys(settings, stack)
         store = SessionStore(
             connect(redis_url, socket_timeout_s=settings.redis_socket_timeout_s),
             ttl_s=settings.session_ttl_s,
+            keys=keys,
         )
         stack.push_async_callback(store.aclose)
-        audio = audio_store_for(settings)
+        audio = audio_store_for(settings, keys)
         stack.push_async_callback(audio.aclose)
 
         auth = await _open_auth(settings, stack)
@@ -170,13 +173,43 @@ def _reject_placeholder_keys(name: str, raw: str, environment: str) -> None:
             reject_placeholders(f"{name} ({entry.get('id')})", entry["key"], environment)
 
 
-def audio_store_for(settings: Settings) -> AudioStore:
+def audio_store_for(settings: Settings, keys: SessionKeys) -> AudioStore:
     if settings.audio_bucket is None:
-        return LocalAudioStore(settings.data_dir / "audio")
+        return LocalAudioStore(settings.data_dir / "audio", keys=keys)
     from drtranscribe.storage.gcs import GcsAudioStore, client_for_emulator
 
     client = client_for_emulator(settings.gcs_endpoint) if settings.gcs_endpoint else None
-    return GcsAudioStore(settings.audio_bucket, client=client)
+    return GcsAudioStore(settings.audio_bucket, keys=keys, client=client)
+
+
+async def _open_keys(settings: Settings, stack: AsyncExitStack) -> SessionKeys:
+    """The sessions' data keys: a bucket of their own, or files under data_dir/keys (swept
+    of keys older than any session they could belong to: expired sessions are shredded)."""
+    if settings.keys_bucket is not None:
+        from drtranscribe.storage.gcs import client_for_emulator
+
+        client = client_for_emulator(settings.gcs_endpoint) if settings.gcs_endpoint else None
+        remote = GcsKeyStore(settings.keys_bucket, client=client)
+        stack.push_async_callback(remote.aclose)
+        return SessionKeys(remote)
+    local = LocalKeyStore(settings.data_dir / "keys")
+    oldest_s = settings.session_ttl_s + settings.limits.max_session_s
+
+    async def sweep() -> None:
+        while True:
+            if expired := await local.expire(oldest_s):
+                log.info("keys.expired", keys=expired)
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(sweep(), name="keys-expiry")
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
+    return SessionKeys(local)
 
 
 def build_chain(

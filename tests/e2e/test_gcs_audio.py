@@ -14,6 +14,7 @@ import pytest
 from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.wav import decode_wav
 from drtranscribe.client import stream_audio
+from drtranscribe.crypto.sealing import MAGIC
 from tests.conftest import ServerProcess, SpeechFixture, start_server, stop_server
 from tests.fakes.gcs import FakeGcs
 
@@ -56,13 +57,15 @@ async def test_audio_lives_in_cloud_storage(
         f"{sid}/chunk_{i:04d}.wav" for i in range(len(chunks))
     ]
     stored = client.bucket(bucket).blob(uri.split(f"gs://{bucket}/", 1)[1]).download_as_bytes()
-    combined = decode_wav(stored)
-    np.testing.assert_array_equal(combined.samples, np.concatenate([c.samples for c in chunks]))
+    assert stored.startswith(MAGIC)  # sealed: what the bucket holds is ciphertext
 
     async with httpx.AsyncClient(base_url=server.http_url) as http:
         served = await http.get(f"/v1/sessions/{sid}/audio")
         assert served.status_code == 200
-        assert served.content == stored
+        combined = decode_wav(served.content)  # opened while streamed
+        expected = np.concatenate([c.samples for c in chunks])
+        np.testing.assert_array_equal(combined.samples, expected)
+        assert expected.tobytes()[:4000] not in stored
         assert (await http.delete(f"/v1/sessions/{sid}")).status_code == 204
     left = [b.name for b in client.list_blobs(bucket) if sid in b.name]
     assert left == []

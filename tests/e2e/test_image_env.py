@@ -140,6 +140,7 @@ def cloud_run(
 
     # The world outside -> this machine: provider endpoints and Cloud Storage.
     fake_gcs.client().create_bucket(env["DRT_AUDIO_BUCKET"])
+    fake_gcs.client().create_bucket(env["DRT_KEYS_BUCKET"])
     env |= {
         "DRT_GCS_ENDPOINT": fake_gcs.endpoint,
         "DRT_PROVIDERS__GROQ__BASE_URL": str(fake.settings("groq").base_url),
@@ -154,7 +155,7 @@ def cloud_run(
 
 
 async def test_the_cloud_run_environment_starts_in_production_with_its_secrets(
-    cloud_run: tuple[ServerProcess, str], speech: dict[str, SpeechFixture]
+    cloud_run: tuple[ServerProcess, str], speech: dict[str, SpeechFixture], fake_gcs: FakeGcs
 ) -> None:
     server, api_key = cloud_run
     body = await _ready(server)
@@ -178,6 +179,9 @@ async def test_the_cloud_run_environment_starts_in_production_with_its_secrets(
     assert final["type"] == "final"
     assert final["audio"]["uri"].startswith(f"gs://{PROJECT}-drt-audio/")
     assert "ibuprofen" in {m["name"] for m in final["note"]["medications"]}
+    # The session's data key is in the keys bucket, nowhere else.
+    keys = [b.name for b in fake_gcs.client().list_blobs(f"{PROJECT}-drt-keys")]
+    assert keys == [f"keys/{final['session_id']}"]
     started = _events_named(server, "service.ready")
     assert started[0]["environment"] == "production"
     assert not _events_named(server, "auth.disabled")

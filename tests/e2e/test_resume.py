@@ -8,7 +8,6 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -16,7 +15,13 @@ import pytest
 from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.wav import decode_wav
 from drtranscribe.client import ClientEvent, stream_audio
-from tests.conftest import ServerProcess, SpeechFixture, start_server, stop_server
+from tests.conftest import (
+    ServerProcess,
+    SpeechFixture,
+    open_recording,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -69,5 +74,5 @@ async def test_a_killed_instance_loses_nothing_and_doubles_nothing(
     assert final["note"] == expected_final["note"]
 
     chunks = list(split_chunks(load_audio_file(speech["consult_long"].path), 5.0))
-    combined = decode_wav(Path(urlparse(final["audio"]["uri"]).path).read_bytes())
+    combined = decode_wav(open_recording(server.data_dir, final["audio"]["uri"]))
     np.testing.assert_array_equal(combined.samples, np.concatenate([c.samples for c in chunks]))

@@ -11,7 +11,7 @@ import pytest
 from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.wav import encode_wav
 from drtranscribe.client import stream_audio
-from tests.conftest import ServerProcess, SpeechFixture
+from tests.conftest import ServerProcess, SpeechFixture, open_recording
 from tests.e2e.wsclient import Conversation, connect
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ async def test_read_fetch_and_erase_a_finished_session(
         audio = await http.get(f"/v1/sessions/{sid}/audio")
         assert audio.status_code == 200
         assert audio.headers["content-type"] == "audio/wav"
-        assert audio.content == recording.read_bytes()
+        assert audio.content == open_recording(server.data_dir, final["audio"]["uri"])
 
         assert (await http.delete(f"/v1/sessions/{sid}")).status_code == 204
         assert (await http.get(f"/v1/sessions/{sid}")).status_code == 404

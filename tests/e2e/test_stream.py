@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -18,8 +17,10 @@ from websockets.exceptions import ConnectionClosedOK
 from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import decode_wav, encode_wav
+from drtranscribe.crypto.keys import LocalKeyStore, SessionKeys
 from drtranscribe.extraction.note import ClinicalNote
-from tests.conftest import ServerProcess, SpeechFixture
+from drtranscribe.state.store import SEALED_PREFIX, SessionStore
+from tests.conftest import ServerProcess, SpeechFixture, open_recording
 from tests.e2e.wsclient import Conversation, connect
 
 pytestmark = pytest.mark.e2e
@@ -107,7 +108,7 @@ async def test_a_consultation_streams_to_a_note(
     # The combined audio holds every chunk's samples once, in order.
     audio_path = Path(urlparse(final["audio"]["uri"]).path)
     assert audio_path.name == f"{sid}_final.wav"
-    combined = decode_wav(audio_path.read_bytes())
+    combined = decode_wav(open_recording(server.data_dir, final["audio"]["uri"]))
     expected = np.concatenate([decode_wav(c).samples for c in chunks])
     np.testing.assert_array_equal(combined.samples, expected)
     for seq in range(len(chunks)):
@@ -119,7 +120,12 @@ async def test_a_consultation_streams_to_a_note(
     assert int(meta["next_seq"]) == len(chunks)
     stored = await redis_client.hgetall(f"drt:{{{sid}}}:segments")
     assert set(stored) == segment_ids
-    assert json.loads((await redis_client.hgetall(f"drt:{{{sid}}}:note"))["note"]) == final["note"]
+    sealed_note = (await redis_client.hgetall(f"drt:{{{sid}}}:note"))["note"]
+    assert sealed_note.startswith(SEALED_PREFIX)  # ciphertext in Redis ...
+    keys = SessionStore(
+        redis_client, ttl_s=60, keys=SessionKeys(LocalKeyStore(server.data_dir / "keys"))
+    )
+    assert (await keys.note(sid))[1].model_dump(mode="json") == final["note"]  # ... the note
     assert await redis_client.ttl(f"drt:{{{sid}}}:meta") > 0
 
 

@@ -22,6 +22,8 @@ from google.cloud.storage.bucket import LifecycleRuleDelete
 
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import decode_wav, encode_wav, wav_header
+from drtranscribe.crypto.keys import SessionKeys
+from drtranscribe.crypto.sealing import FRAME_OVERHEAD, MAGIC
 from drtranscribe.storage.base import chunk_key, final_key
 from drtranscribe.storage.gcs import (
     TEMP_SUFFIX,
@@ -54,9 +56,27 @@ def bucket(gcs_client: storage.Client) -> storage.Bucket:
     return gcs_client.create_bucket(f"audio-{uuid.uuid4().hex[:12]}")
 
 
+SESSIONS = (
+    "s_rt",
+    "s_idem",
+    "s_over",
+    "s_none",
+    "s_comb",
+    "s_gap",
+    "s_empty",
+    "s_a",
+    "s_ab",
+    "s_life",
+)
+
+
 @pytest.fixture
-async def store(gcs_client: storage.Client, bucket: storage.Bucket) -> AsyncIterator[GcsAudioStore]:
-    store = GcsAudioStore(bucket.name, client=gcs_client)
+async def store(
+    gcs_client: storage.Client, bucket: storage.Bucket, session_keys: SessionKeys
+) -> AsyncIterator[GcsAudioStore]:
+    for session_id in SESSIONS:
+        await session_keys.create(session_id)
+    store = GcsAudioStore(bucket.name, keys=session_keys, client=gcs_client)
     yield store
     await store.aclose()
 
@@ -79,9 +99,9 @@ def non_canonical_wav(audio: PcmAudio) -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 
-async def test_uri_and_key_checks(fake_gcs: FakeGcs) -> None:
+async def test_uri_and_key_checks(fake_gcs: FakeGcs, session_keys: SessionKeys) -> None:
     client = fake_gcs.client()
-    store = GcsAudioStore("my-bucket", client=client)
+    store = GcsAudioStore("my-bucket", keys=session_keys, client=client)
     try:
         assert store.uri("2026-01-01/s1_final.wav") == "gs://my-bucket/2026-01-01/s1_final.wav"
         assert store.uri(chunk_key("s1", 3)) == "gs://my-bucket/s1/chunk_0003.wav"
@@ -98,18 +118,20 @@ async def test_put_get_round_trip(store: GcsAudioStore, bucket: storage.Bucket) 
     await store.put_chunk("s_rt", 0, wav)
     assert await store.get_chunk("s_rt", 0) == wav
     blob = bucket.get_blob("s_rt/chunk_0000.wav")
-    assert blob.content_type == "audio/wav"
-    assert blob.size == len(wav)
+    assert blob.content_type == "application/vnd.drtranscribe.sealed"
+    assert blob.size == len(MAGIC) + len(wav) + FRAME_OVERHEAD  # sealed, one frame
+    assert wav[44:1044] not in blob.download_as_bytes()  # no sample in the clear
 
 
-async def test_resending_the_same_chunk_writes_nothing(
+async def test_resending_the_same_chunk_stores_it_once(
     store: GcsAudioStore, bucket: storage.Bucket
 ) -> None:
+    """Sealing draws a fresh nonce, so a resent chunk is other bytes: it replaces the first
+    upload (conditioned on its generation), and the object opens to the same WAV."""
     wav = encode_wav(chunk(np.random.default_rng(2), 800, 1, 16000))
     await store.put_chunk("s_idem", 4, wav)
-    first = bucket.get_blob("s_idem/chunk_0004.wav").generation
     await store.put_chunk("s_idem", 4, wav)
-    assert bucket.get_blob("s_idem/chunk_0004.wav").generation == first
+    assert names(bucket, "s_idem/") == ["s_idem/chunk_0004.wav"]
     assert await store.get_chunk("s_idem", 4) == wav
 
 
@@ -152,7 +174,8 @@ async def test_combine_forty_chunks_streams_them_in_order(
     combined = decode_wav(data)
     assert combined.sample_rate == 22050
     np.testing.assert_array_equal(combined.samples, expected)
-    assert bucket.get_blob(key).content_type == "audio/wav"
+    assert bucket.get_blob(key).content_type == "application/vnd.drtranscribe.sealed"
+    assert bucket.get_blob(key).download_as_bytes().startswith(MAGIC)
     # the temporaries are gone: only the chunks remain under the session
     assert names(bucket, "s_comb/") == [chunk_key("s_comb", s) for s in range(40)]
 
@@ -233,8 +256,9 @@ async def test_lifecycle_rule_deletes_chunks_and_temporaries_never_finals(
 
 
 async def test_uploads_never_exceed_the_concurrency_bound(
-    gcs_client: storage.Client, bucket: storage.Bucket
+    gcs_client: storage.Client, bucket: storage.Bucket, session_keys: SessionKeys
 ) -> None:
+    await session_keys.create("s_conc")
     bound = 3
     barrier = threading.Barrier(bound, timeout=10)  # breaks if fewer than `bound` can run
     lock = threading.Lock()
@@ -255,7 +279,9 @@ async def test_uploads_never_exceed_the_concurrency_bound(
                 with lock:
                     state["in_flight"] -= 1
 
-    store = Counting(bucket.name, client=gcs_client, max_concurrent_uploads=bound)
+    store = Counting(
+        bucket.name, keys=session_keys, client=gcs_client, max_concurrent_uploads=bound
+    )
     wav = encode_wav(chunk(np.random.default_rng(11), 400, 1, 16000))
     try:
         await asyncio.gather(*(store.put_chunk("s_conc", seq, wav) for seq in range(12)))
@@ -265,7 +291,10 @@ async def test_uploads_never_exceed_the_concurrency_bound(
     assert len(names(bucket, "s_conc/")) == 12
 
 
-async def test_unreachable_storage_is_a_retryable_error(bucket: storage.Bucket) -> None:
+async def test_unreachable_storage_is_a_retryable_error(
+    bucket: storage.Bucket, session_keys: SessionKeys
+) -> None:
+    await session_keys.create("s_down")
     with socket.socket() as sock:  # bound, never listening: connection refused
         sock.bind(("127.0.0.1", 0))
         client = client_for_emulator(f"http://127.0.0.1:{sock.getsockname()[1]}")
@@ -273,7 +302,7 @@ async def test_unreachable_storage_is_a_retryable_error(bucket: storage.Bucket) 
         class NoRetry(GcsAudioStore):
             live_retry = None
 
-        store = NoRetry(bucket.name, client=client)
+        store = NoRetry(bucket.name, keys=session_keys, client=client)
         try:
             with pytest.raises(AudioStoreError) as info:
                 await store.put_chunk("s_down", 0, b"RIFF")

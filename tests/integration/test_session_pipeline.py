@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.config import ChainSettings, ResilienceSettings, SegmentSettings, Settings
+from drtranscribe.crypto.keys import LocalKeyStore, SessionKeys
 from drtranscribe.errors import ProviderConnectionError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.note import ClinicalNote, Medication
@@ -161,12 +162,13 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
             segments=SegmentSettings(max_window_seconds=28, min_window_seconds=8),
             resilience=ResilienceSettings(extraction=cadence),
         )
-        store = SessionStore(connect(redis_url, socket_timeout_s=1), ttl_s=600)
+        keys = SessionKeys(LocalKeyStore(tmp_path / "keys"))
+        store = SessionStore(connect(redis_url, socket_timeout_s=1), ttl_s=600, keys=keys)
         stores.append(store)
         services = SessionServices(
             settings=settings,
             store=store,
-            audio=LocalAudioStore(tmp_path / "audio"),
+            audio=LocalAudioStore(tmp_path / "audio", keys=keys),
             # One round per call: the chain's retries have their own tests (test_chain.py).
             stt=FallbackChain([stt], kind="stt", policy=ONE_ROUND),
             extraction=FallbackChain(

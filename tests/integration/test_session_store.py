@@ -1,6 +1,7 @@
 import pytest
 import redis.asyncio as aioredis
 
+from drtranscribe.crypto.keys import SessionKeys
 from drtranscribe.errors import SessionTakenOver, StateStoreError
 from drtranscribe.extraction.note import ClinicalNote, Medication
 from drtranscribe.state.store import ChunkRecord, SessionStore, connect
@@ -10,8 +11,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def store(redis_url: str):  # type: ignore[no-untyped-def]
-    s = SessionStore(connect(redis_url, socket_timeout_s=1.0), ttl_s=600)
+async def store(redis_url: str, session_keys: SessionKeys):  # type: ignore[no-untyped-def]
+    s = SessionStore(connect(redis_url, socket_timeout_s=1.0), ttl_s=600, keys=session_keys)
     yield s
     await s.aclose()
 
@@ -77,8 +78,10 @@ async def test_a_fenced_out_writer_cannot_write(store: SessionStore) -> None:
         await store.save_segment("s_fence", new, _segment())
 
 
-async def test_unreachable_redis_is_a_store_error_not_a_hang() -> None:
-    store = SessionStore(connect("redis://127.0.0.1:1/0", socket_timeout_s=0.2), ttl_s=60)
+async def test_unreachable_redis_is_a_store_error_not_a_hang(session_keys: SessionKeys) -> None:
+    store = SessionStore(
+        connect("redis://127.0.0.1:1/0", socket_timeout_s=0.2), ttl_s=60, keys=session_keys
+    )
     assert await store.ping() is False
     with pytest.raises(StateStoreError):
         await store.meta("s_x")

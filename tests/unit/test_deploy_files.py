@@ -386,8 +386,10 @@ def test_runtime_account_gets_exactly_what_its_service_uses(dry_run: Run, enviro
     assert {(_target(c), r) for c, r in mine if c[1] == "secrets"} == {
         (s, "roles/secretmanager.secretAccessor") for s in secrets
     }
+    keys_bucket = next(e["value"] for e in env if e["name"] == "DRT_KEYS_BUCKET")
     assert {(_target(c), r) for c, r in mine if c[1] == "storage"} == {
-        (f"gs://{bucket}", "roles/storage.objectUser")
+        (f"gs://{bucket}", "roles/storage.objectUser"),
+        (f"gs://{keys_bucket}", "roles/storage.objectUser"),
     }
 
 
@@ -517,7 +519,9 @@ def test_service_secrets_are_secret_refs_named_as_the_app_reads_them(environment
     assert redis_secret == "drt-redis-url" + ENVIRONMENTS[environment]
     for e in env:  # nothing secret in plain values
         assert "redis://" not in str(e.get("value", ""))
-        assert not re.search(r"(?i)key|token|password", e["name"]) or "valueFrom" in e
+        named_secret = re.search(r"(?i)key|token|password", e["name"])
+        not_a_secret = e["name"] == "DRT_KEYS_BUCKET"  # where keys live, not a key
+        assert not named_secret or not_a_secret or "valueFrom" in e
 
 
 def test_service_template_uses_only_the_placeholders_cloudbuild_fills() -> None:
@@ -850,3 +854,25 @@ def test_deploy_doc_states_the_service_numbers() -> None:
     assert f"### Request timeout: {spec['timeoutSeconds']} s" in doc
     assert f"### Concurrency: {spec['containerConcurrency']} connections per instance" in doc
     assert "verify-image.sh" in doc
+
+
+def test_key_buckets_keep_no_copy_of_a_deleted_key(dry_run: Run) -> None:
+    """Crypto-shredding needs a deleted key to be gone: no soft delete, no versioning,
+    and keys older than any session deleted by the lifecycle rule."""
+    for environment, suffix in ENVIRONMENTS.items():
+        env = _service(environment)["spec"]["template"]["spec"]["containers"][0]["env"]
+        bucket = next(e["value"] for e in env if e["name"] == "DRT_KEYS_BUCKET")
+        assert bucket == f"{PROJECT}-drt-keys{suffix}"
+        create = next(
+            c for c in dry_run.commands if c[1:4] == ["storage", "buckets", "create"]
+            and c[4] == f"gs://{bucket}"
+        )  # fmt: skip
+        assert "--soft-delete-duration=0" in create
+        update = next(
+            c for c in dry_run.commands if c[1:4] == ["storage", "buckets", "update"]
+            and c[4] == f"gs://{bucket}"
+        )  # fmt: skip
+        assert {"--no-versioning", "--clear-soft-delete"} <= set(update)
+        rules = json.loads(Path(_flag(update, "lifecycle-file") or "").read_text())["rule"]
+        (rule,) = rules
+        assert rule == {"action": {"type": "Delete"}, "condition": {"age": 2}}

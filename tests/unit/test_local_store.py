@@ -6,6 +6,8 @@ import pytest
 
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import decode_wav, encode_wav
+from drtranscribe.crypto.keys import SessionKeys
+from drtranscribe.crypto.sealing import MAGIC
 from drtranscribe.storage.base import chunk_key, final_key
 from drtranscribe.storage.local import LocalAudioStore
 
@@ -17,8 +19,11 @@ def test_key_layout_matches_cloud_storage() -> None:
     assert final_key("s_abc", date(2026, 11, 30)) == "2026-11-30/s_abc_final.wav"
 
 
-async def test_combined_audio_holds_every_chunk_once_in_order(tmp_path: Path) -> None:
-    store = LocalAudioStore(tmp_path)
+async def test_combined_audio_holds_every_chunk_once_in_order(
+    tmp_path: Path, session_keys: SessionKeys
+) -> None:
+    store = LocalAudioStore(tmp_path, keys=session_keys)
+    await session_keys.create("s1")
     rng = np.random.default_rng(7)
     chunks = [
         PcmAudio(
@@ -32,13 +37,16 @@ async def test_combined_audio_holds_every_chunk_once_in_order(tmp_path: Path) ->
         "s1", range(4), final_key("s1", date(2026, 1, 1)), sample_rate=22050, channels=2
     )
     assert uri.startswith("file://")
-    combined = decode_wav((tmp_path / "2026-01-01" / "s1_final.wav").read_bytes())
+    stored = (tmp_path / "2026-01-01" / "s1_final.wav").read_bytes()
+    assert stored.startswith(MAGIC)  # sealed on disk
+    combined = decode_wav(await store.open_final(final_key("s1", date(2026, 1, 1))))
     assert combined.sample_rate == 22050
     np.testing.assert_array_equal(combined.samples, np.concatenate([c.samples for c in chunks]))
 
 
-async def test_delete_erases_chunks_and_final(tmp_path: Path) -> None:
-    store = LocalAudioStore(tmp_path)
+async def test_delete_erases_chunks_and_final(tmp_path: Path, session_keys: SessionKeys) -> None:
+    store = LocalAudioStore(tmp_path, keys=session_keys)
+    await session_keys.create("s2")
     audio = PcmAudio(samples=np.zeros((160, 1), dtype=np.int16), sample_rate=16000)
     await store.put_chunk("s2", 0, encode_wav(audio))
     key = final_key("s2", date(2026, 1, 1))
@@ -48,6 +56,6 @@ async def test_delete_erases_chunks_and_final(tmp_path: Path) -> None:
     assert not (tmp_path / key).exists()
 
 
-def test_keys_cannot_escape_the_root(tmp_path: Path) -> None:
+def test_keys_cannot_escape_the_root(tmp_path: Path, session_keys: SessionKeys) -> None:
     with pytest.raises(ValueError, match="escapes"):
-        LocalAudioStore(tmp_path).uri("../../etc/passwd")
+        LocalAudioStore(tmp_path, keys=session_keys).uri("../../etc/passwd")

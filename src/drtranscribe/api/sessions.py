@@ -185,6 +185,9 @@ async def delete_session(session_id: SessionId, services: Services, caller: Call
     meta = await _meta_or_404(services, session_id, caller)
     final_keys = [meta["final_audio_key"]] if meta.get("final_audio_key") else []
     await services.store.take(session_id, instance=f"{services.instance_id}:erase")  # fence out
-    await services.audio.delete_session(session_id, final_keys)  # audio first: retryable
+    # The data key first: from here on every copy of the content (Redis persistence,
+    # backups, object versions) is unreadable, whatever the steps below manage.
+    await services.store.keys_of.destroy(session_id)
+    await services.audio.delete_session(session_id, final_keys)  # retryable
     await services.store.delete(session_id)
     return Response(status_code=204)

@@ -13,6 +13,12 @@ refreshes the session TTL on all of them)::
     drt:{sid}:fence     string the fencing token of the current writer (INCR on takeover)
     drt:{sid}:lease     string which instance holds the session, and with which token
 
+Patient content is sealed (AES-256-GCM, :mod:`drtranscribe.crypto`) with the session's own
+data key, which lives in a key store apart from Redis: the ``client`` values, the
+``segments`` values and the note's ``note`` and ``through`` fields are ciphertext, so the
+append-only file, snapshots and backups never hold the words, and erasing the key makes
+every copy unreadable. Counters, seqs, timings, status and the fence stay plain.
+
 One writer per session: an instance takes the session with :meth:`SessionStore.take`,
 which increments the fence; every write goes through a Lua script that first checks the
 fence, so a paused or half-dead previous writer cannot overwrite anything once a new one
@@ -24,6 +30,7 @@ retries); every failure surfaces as :class:`StateStoreError`, so nothing is acke
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -39,11 +46,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from drtranscribe.crypto.keys import SessionKeyMissing, SessionKeys
+from drtranscribe.crypto.sealing import SealError, open_sealed, seal
 from drtranscribe.errors import SessionTakenOver, StateStoreError
 from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.transcript import Segment
 
 T = TypeVar("T")
+
+#: Marks a sealed value (base64 of nonce, ciphertext and tag).
+SEALED_PREFIX = "s1:"
 
 _PARTS = ("meta", "chunks", "done", "segments", "note", "client", "fence", "lease")
 
@@ -111,10 +123,26 @@ def connect(url: str, *, socket_timeout_s: float) -> aioredis.Redis:
 
 
 class SessionStore:
-    def __init__(self, client: aioredis.Redis, *, ttl_s: int) -> None:
+    def __init__(self, client: aioredis.Redis, *, ttl_s: int, keys: SessionKeys) -> None:
         self.client = client
         self.ttl_s = ttl_s
+        self.keys_of = keys  # the sessions' data keys (a store apart from Redis)
         self._fenced_write = client.register_script(_FENCED_WRITE)
+
+    async def _seal(self, session_id: str, where: str, value: str) -> str:
+        try:
+            key = await self.keys_of.get(session_id)
+        except SessionKeyMissing:  # erased under this writer: it is fenced out for good
+            raise SessionTakenOver("this session was erased") from None
+        sealed = seal(key, value.encode("utf-8"), f"{session_id}:{where}")
+        return SEALED_PREFIX + base64.b64encode(sealed).decode("ascii")
+
+    async def _open(self, session_id: str, where: str, value: str) -> str:
+        if not value.startswith(SEALED_PREFIX):
+            raise SealError("a patient-content value is not sealed")
+        key = await self.keys_of.get(session_id)
+        sealed = base64.b64decode(value[len(SEALED_PREFIX) :])
+        return open_sealed(key, sealed, f"{session_id}:{where}").decode("utf-8")
 
     async def _run(self, op: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -146,7 +174,14 @@ class SessionStore:
         resume_token: str,
         instance: str,
     ) -> int:
-        """Create a session owned by ``instance``; returns its fencing token (1)."""
+        """Create a session owned by ``instance``; returns its fencing token (1). Its data
+        key is made and stored first: nothing is written that it does not seal."""
+        await self.keys_of.create(session_id)
+        sealed_client = {
+            field: await self._seal(session_id, f"client:{field}", value)
+            for field, value in client_meta.items()
+        }
+        empty_note = await self._seal(session_id, "note", "{}")
 
         async def op() -> int:
             async with self.client.pipeline(transaction=True) as pipe:
@@ -158,9 +193,9 @@ class SessionStore:
                         "resume_token_sha256": hash_token(resume_token),
                     },
                 )
-                if client_meta:
-                    pipe.hset(key(session_id, "client"), mapping=dict(client_meta))
-                pipe.hset(key(session_id, "note"), mapping={"version": 0, "note": "{}"})
+                if sealed_client:
+                    pipe.hset(key(session_id, "client"), mapping=sealed_client)
+                pipe.hset(key(session_id, "note"), mapping={"version": 0, "note": empty_note})
                 pipe.set(key(session_id, "fence"), 1)
                 pipe.set(key(session_id, "lease"), f"{instance}:1")
                 for k in self.keys(session_id):
@@ -245,10 +280,9 @@ class SessionStore:
             await self._write(session_id, token, [["SADD", key(session_id, "done"), *seqs]])
 
     async def save_segment(self, session_id: str, token: int, segment: Segment) -> None:
+        sealed = await self._seal(session_id, f"segment:{segment.id}", segment.model_dump_json())
         await self._write(
-            session_id,
-            token,
-            [["HSET", key(session_id, "segments"), segment.id, segment.model_dump_json()]],
+            session_id, token, [["HSET", key(session_id, "segments"), segment.id, sealed]]
         )
 
     async def save_note(
@@ -261,6 +295,10 @@ class SessionStore:
         extracted_through: Mapping[str, str],
     ) -> None:
         """Store note ``version`` together with the segment texts it reflects."""
+        sealed_note = await self._seal(session_id, "note", note.model_dump_json())
+        sealed_through = await self._seal(
+            session_id, "through", json.dumps(dict(extracted_through))
+        )
         await self._write(
             session_id,
             token,
@@ -271,9 +309,9 @@ class SessionStore:
                     "version",
                     version,
                     "note",
-                    note.model_dump_json(),
+                    sealed_note,
                     "through",
-                    json.dumps(dict(extracted_through)),
+                    sealed_through,
                 ]
             ],
         )
@@ -310,7 +348,10 @@ class SessionStore:
         raw: dict[str, str] = await self._run(
             lambda: self.client.hgetall(key(session_id, "segments"))  # type: ignore[arg-type,return-value]
         )
-        segs = [Segment.model_validate_json(v) for v in raw.values()]
+        segs = [
+            Segment.model_validate_json(await self._open(session_id, f"segment:{k}", v))
+            for k, v in raw.items()
+        ]
         return sorted(segs, key=lambda s: (s.first_chunk_seq, s.id))
 
     async def note(self, session_id: str) -> tuple[int, ClinicalNote]:
@@ -323,17 +364,24 @@ class SessionStore:
         )
         if not raw:
             return 0, ClinicalNote(), {}
-        through = dict(json.loads(raw["through"])) if raw.get("through") else {}
-        return int(raw["version"]), ClinicalNote.model_validate_json(raw["note"]), through
+        through: dict[str, str] = {}
+        if raw.get("through"):
+            through = dict(json.loads(await self._open(session_id, "through", raw["through"])))
+        note = ClinicalNote.model_validate_json(await self._open(session_id, "note", raw["note"]))
+        return int(raw["version"]), note, through
 
     async def extracted_through(self, session_id: str) -> dict[str, str]:
         return (await self._note(session_id))[2]
 
     async def snapshot(self, session_id: str) -> SessionSnapshot | None:
+        """None when the session does not exist, or was erased (its key is gone)."""
         meta = await self.meta(session_id)
         if not meta:
             return None
-        version, note, through = await self._note(session_id)
+        try:
+            version, note, through = await self._note(session_id)
+        except SessionKeyMissing:
+            return None
         return SessionSnapshot(
             meta=meta,
             chunks=await self.chunks(session_id),
@@ -344,13 +392,16 @@ class SessionStore:
         )
 
     async def client_meta(self, session_id: str) -> dict[str, str]:
-        result: dict[str, str] = await self._run(
+        raw: dict[str, str] = await self._run(
             lambda: self.client.hgetall(key(session_id, "client"))  # type: ignore[arg-type,return-value]
         )
-        return result
+        return {f: await self._open(session_id, f"client:{f}", v) for f, v in raw.items()}
 
     async def delete(self, session_id: str) -> int:
-        """Erase the session (fencing out a live writer first). Returns keys deleted."""
+        """Erase the session (fencing out a live writer first): its data key is destroyed
+        first, so every copy of its content, wherever Redis or a backup keeps one, is
+        unreadable from then on; then its keys. Returns the Redis keys deleted."""
+        await self.keys_of.destroy(session_id)
 
         async def op() -> int:
             await self.client.incr(key(session_id, "fence"))

@@ -15,8 +15,21 @@ def final_key(session_id: str, day: date) -> str:
     return f"{day.isoformat()}/{session_id}_final.wav"
 
 
+def session_of_final(key: str) -> str:
+    """The session whose recording is at ``key`` (see :func:`final_key`)."""
+    name = key.rsplit("/", 1)[-1]
+    if not name.endswith(_FINAL_SUFFIX):
+        raise ValueError("not a recording key")
+    return name[: -len(_FINAL_SUFFIX)]
+
+
+_FINAL_SUFFIX = "_final.wav"
+
+
 class AudioStore(Protocol):
-    """Where chunk audio and the combined recording live."""
+    """Where chunk audio and the combined recording live. Every object is sealed with its
+    session's data key (:class:`~drtranscribe.crypto.sealing.ObjectSeal`): the port takes
+    and gives plain WAV, the store holds only ciphertext."""
 
     async def put_chunk(self, session_id: str, seq: int, wav: bytes) -> None:
         """Store a chunk durably; return only once it is safe to ack."""

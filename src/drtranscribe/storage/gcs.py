@@ -88,15 +88,19 @@ from google.cloud.storage.exceptions import (
 )
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from drtranscribe.audio.wav import WAV_HEADER_BYTES, decode_wav, wav_header
+from drtranscribe.audio.wav import wav_header
+from drtranscribe.crypto.keys import SessionKeys
+from drtranscribe.crypto.sealing import ObjectSeal
 from drtranscribe.errors import AudioNotFound, AudioStoreError
-from drtranscribe.storage.base import chunk_key
+from drtranscribe.storage.base import chunk_key, session_of_final
+from drtranscribe.storage.local import pcm_body
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-WAV_CONTENT_TYPE = "audio/wav"
+#: Objects are sealed WAVs (drtranscribe.crypto.sealing): not playable as they are.
+SEALED_CONTENT_TYPE = "application/vnd.drtranscribe.sealed"
 TEMP_SUFFIX = ".part"
 _WRITER_CHUNK_BYTES = 4 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads need
 _PUT_ATTEMPTS = 3
@@ -136,6 +140,7 @@ class GcsAudioStore:
         self,
         bucket: str,
         *,
+        keys: SessionKeys,
         client: storage.Client | None = None,
         max_concurrent_uploads: int = 8,
         project: str | None = None,
@@ -145,6 +150,7 @@ class GcsAudioStore:
         if max_concurrent_uploads < 1:
             raise ValueError("max_concurrent_uploads must be at least 1")
         self.bucket_name = bucket
+        self.keys = keys
         self.max_concurrent_uploads = max_concurrent_uploads
         self._owns_client = client is None
         if client is None:  # default credentials; an explicit None would mean "no project"
@@ -161,46 +167,58 @@ class GcsAudioStore:
     def uri(self, key: str) -> str:
         return f"gs://{self.bucket_name}/{_checked_key(key)}"
 
+    async def _seal(self, session_id: str) -> ObjectSeal:
+        return ObjectSeal(await self.keys.get(session_id))
+
     async def put_chunk(self, session_id: str, seq: int, wav: bytes) -> None:
         key = chunk_key(_checked_session(session_id), seq)
-        await self._run("put_chunk", key, self._put_blocking, key, wav)
+        sealed = (await self._seal(session_id)).chunk(key, wav)
+        await self._run("put_chunk", key, self._put_blocking, key, sealed)
 
     async def get_chunk(self, session_id: str, seq: int) -> bytes:
         key = chunk_key(_checked_session(session_id), seq)
-        return await self._run(
+        seal = await self._seal(session_id)
+        stored = await self._run(
             "get_chunk", key, self._download_blocking, key, self.live_retry, self.live_timeout_s
         )
+        return seal.open_chunk(key, stored)
 
     async def combine(
         self, session_id: str, seqs: Sequence[int], key: str, *, sample_rate: int, channels: int
     ) -> str:
         _checked_session(session_id)
         _checked_key(key)
+        seal = await self._seal(session_id)
         token = uuid.uuid4().hex
         body_key = f"{session_id}/combine_{token}_body{TEMP_SUFFIX}"
         header_key = f"{session_id}/combine_{token}_header{TEMP_SUFFIX}"
         try:
-            total = await self._stream_bodies(session_id, seqs, body_key)
+            total = await self._stream_bodies(session_id, seqs, body_key, key, seal)
             header = wav_header(data_bytes=total, sample_rate=sample_rate, channels=channels)
-            await self._run("combine", header_key, self._put_new_blocking, header_key, header)
+            sealed_header = seal.header(key, header)
+            await self._run(
+                "combine", header_key, self._put_new_blocking, header_key, sealed_header
+            )
             await self._run("combine", key, self._compose_blocking, key, [header_key, body_key])
         finally:
             await self._delete_temporaries([header_key, body_key])
         return self.uri(key)
 
     async def open_final(self, key: str) -> bytes:
-        _checked_key(key)
-        return await self._run(
-            "open_final", key, self._download_blocking, key, self.bulk_retry, self.bulk_timeout_s
-        )
+        return b"".join([block async for block in self.iter_final(key)])
 
     async def iter_final(self, key: str, block_bytes: int = 1024 * 1024) -> AsyncIterator[bytes]:
-        """The combined recording in ranged reads of ``block_bytes``: never all in memory."""
+        """The combined recording in ranged reads of ``block_bytes``, opened frame by
+        frame: never all in memory."""
         _checked_key(key)
+        reader = (await self._seal(session_of_final(key))).reader(key)
         size = await self._run("iter_final", key, self._size_blocking, key)
         for start in range(0, size, block_bytes):
             end = min(size, start + block_bytes) - 1  # inclusive, as the API's Range is
-            yield await self._run("iter_final", key, self._range_blocking, key, start, end)
+            block = await self._run("iter_final", key, self._range_blocking, key, start, end)
+            for plain in reader.feed(block):
+                yield plain
+        reader.close()
 
     async def delete_session(self, session_id: str, final_keys: Sequence[str]) -> None:
         """Erase every object (every generation) under ``{session_id}/`` and the finals."""
@@ -235,8 +253,11 @@ class GcsAudioStore:
             except _TRANSPORT_ERRORS as exc:
                 raise _map_error(exc, op, key) from exc
 
-    async def _stream_bodies(self, session_id: str, seqs: Sequence[int], body_key: str) -> int:
-        """Write the chunks' PCM bodies, in order, into ``body_key``; return the byte count.
+    async def _stream_bodies(
+        self, session_id: str, seqs: Sequence[int], body_key: str, final: str, seal: ObjectSeal
+    ) -> int:
+        """Write the chunks' PCM bodies, in order, into ``body_key`` as frames 1..n of the
+        sealed recording ``final``; return the plain byte count.
 
         Downloads run a few chunks ahead of the writer; an error cancels the resumable
         upload (never finalised, so no object appears) and the look-ahead.
@@ -260,6 +281,7 @@ class GcsAudioStore:
                 ahead.append((key, task))
 
         total = 0
+        index = 0
         try:
             for _ in range(max(1, self.max_concurrent_uploads // 2)):
                 fetch_next()
@@ -267,8 +289,10 @@ class GcsAudioStore:
                 key, task = ahead.popleft()
                 data = await task
                 fetch_next()
-                body = _pcm_body(key, data)
-                await self._run("combine", body_key, writer.write, body)
+                body = pcm_body(key, seal.open_chunk(key, data))
+                index += 1
+                frame = seal.body(final, index, bytes(body))
+                await self._run("combine", body_key, writer.write, frame)
                 total += len(body)
             await self._run("combine", body_key, writer.close)
         except BaseException:
@@ -300,7 +324,7 @@ class GcsAudioStore:
             try:
                 self._bucket.blob(key).upload_from_string(
                     data,
-                    content_type=WAV_CONTENT_TYPE,
+                    content_type=SEALED_CONTENT_TYPE,
                     if_generation_match=generation,
                     retry=self.live_retry,
                     timeout=self.live_timeout_s,
@@ -357,7 +381,7 @@ class GcsAudioStore:
 
     def _compose_blocking(self, key: str, sources: list[str]) -> None:
         final = self._bucket.blob(key)
-        final.content_type = WAV_CONTENT_TYPE
+        final.content_type = SEALED_CONTENT_TYPE
         final.compose(
             [self._bucket.blob(s) for s in sources],
             retry=self.bulk_retry,  # same sources, same result: safe without a precondition
@@ -408,15 +432,6 @@ def _same_content(blob: Any, data: bytes) -> bool:
         checksum = google_crc32c.value(data).to_bytes(4, "big")
         return bool(blob.crc32c == base64.b64encode(checksum).decode("ascii"))
     return False
-
-
-def _pcm_body(key: str, data: bytes) -> bytes | memoryview:
-    """The PCM16 samples of a stored chunk: after its canonical header, else decoded."""
-    if len(data) < WAV_HEADER_BYTES:
-        raise ValueError(f"{key}: truncated chunk")
-    if data[36:40] != b"data":  # not canonical: decode it instead
-        return decode_wav(data).to_s16le()
-    return memoryview(data)[WAV_HEADER_BYTES:]
 
 
 def _map_error(exc: BaseException, op: str, key: str) -> AudioStoreError:

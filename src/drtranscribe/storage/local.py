@@ -9,16 +9,20 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from drtranscribe.audio.wav import WAV_HEADER_BYTES, decode_wav, wav_header
+from drtranscribe.crypto.keys import SessionKeys
+from drtranscribe.crypto.sealing import ObjectSeal
 from drtranscribe.errors import AudioNotFound, AudioStoreError
-from drtranscribe.storage.base import chunk_key
-
-_COPY_BUFFER = 1024 * 1024
+from drtranscribe.storage.base import chunk_key, session_of_final
 
 
 class LocalAudioStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, keys: SessionKeys) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.keys = keys
+
+    async def _seal(self, session_id: str) -> ObjectSeal:
+        return ObjectSeal(await self.keys.get(session_id))
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -31,33 +35,38 @@ class LocalAudioStore:
 
     async def put_chunk(self, session_id: str, seq: int, wav: bytes) -> None:
         key = chunk_key(session_id, seq)
+        sealed = (await self._seal(session_id)).chunk(key, wav)
         try:
-            await asyncio.to_thread(_write_atomic, self._path(key), wav)
+            await asyncio.to_thread(_write_atomic, self._path(key), sealed)
         except OSError as exc:  # disk full, permissions: not stored, so not acked
             raise AudioStoreError(f"put_chunk {key}: {exc.strerror}") from exc
 
     async def get_chunk(self, session_id: str, seq: int) -> bytes:
         key = chunk_key(session_id, seq)
+        seal = await self._seal(session_id)
         try:
-            return await asyncio.to_thread(self._path(key).read_bytes)
+            stored = await asyncio.to_thread(self._path(key).read_bytes)
         except FileNotFoundError as exc:
             raise AudioNotFound(f"get_chunk {key}: not found", retryable=False) from exc
         except OSError as exc:
             raise AudioStoreError(f"get_chunk {key}: {exc.strerror}") from exc
+        return seal.open_chunk(key, stored)
 
     async def combine(
         self, session_id: str, seqs: Sequence[int], key: str, *, sample_rate: int, channels: int
     ) -> str:
-        sources = [self._path(chunk_key(session_id, s)) for s in seqs]
+        seal = await self._seal(session_id)
+        sources = [(chunk_key(session_id, s), self._path(chunk_key(session_id, s))) for s in seqs]
         dest = self._path(key)
-        await asyncio.to_thread(_combine_wavs, sources, dest, sample_rate, channels)
+        await asyncio.to_thread(_combine_wavs, sources, dest, key, seal, sample_rate, channels)
         return self.uri(key)
 
     async def open_final(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._path(key).read_bytes)
+        return b"".join([block async for block in self.iter_final(key)])
 
     async def iter_final(self, key: str, block_bytes: int = 1024 * 1024) -> AsyncIterator[bytes]:
-        """The combined recording in blocks: never all in memory."""
+        """The combined recording in blocks, opened frame by frame: never all in memory."""
+        reader = (await self._seal(session_of_final(key))).reader(key)
         path = self._path(key)
         try:
             handle = await asyncio.to_thread(open, path, "rb")
@@ -65,7 +74,9 @@ class LocalAudioStore:
             raise AudioNotFound(f"iter_final {key}: not found", retryable=False) from exc
         try:
             while block := await asyncio.to_thread(handle.read, block_bytes):
-                yield block
+                for plain in reader.feed(block):
+                    yield plain
+            reader.close()
         finally:
             handle.close()
 
@@ -91,33 +102,37 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _combine_wavs(sources: list[Path], dest: Path, sample_rate: int, channels: int) -> None:
-    """Stream chunk bodies into one file, then write the real header: never all in memory.
-
-    Chunks are stored as canonical 44-byte-header PCM16 WAVs (see the session pipeline),
-    so each body is copied as it is.
-    """
+def _combine_wavs(
+    sources: list[tuple[str, Path]],
+    dest: Path,
+    dest_key: str,
+    seal: ObjectSeal,
+    sample_rate: int,
+    channels: int,
+) -> None:
+    """One sealed frame of PCM per chunk into one file, then the real header frame in
+    front (its size is fixed): one chunk in memory at a time, never the recording."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp")
     total = 0
     with open(tmp, "wb") as out:
-        out.write(b"\0" * WAV_HEADER_BYTES)
-        for src in sources:
-            with open(src, "rb") as fh:
-                head = fh.read(WAV_HEADER_BYTES)
-                if len(head) < WAV_HEADER_BYTES:
-                    raise ValueError(f"{src.name}: truncated chunk")
-                if head[36:40] != b"data":  # not canonical: decode it instead
-                    fh.seek(0)
-                    body = decode_wav(fh.read()).to_s16le()
-                    out.write(body)
-                    total += len(body)
-                    continue
-                while block := fh.read(_COPY_BUFFER):
-                    out.write(block)
-                    total += len(block)
+        out.write(b"\0" * ObjectSeal.HEADER_BYTES)
+        for index, (key, src) in enumerate(sources, start=1):
+            body = pcm_body(key, seal.open_chunk(key, src.read_bytes()))
+            out.write(seal.body(dest_key, index, bytes(body)))
+            total += len(body)
         out.seek(0)
-        out.write(wav_header(data_bytes=total, sample_rate=sample_rate, channels=channels))
+        header = wav_header(data_bytes=total, sample_rate=sample_rate, channels=channels)
+        out.write(seal.header(dest_key, header))
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, dest)
+
+
+def pcm_body(key: str, wav: bytes) -> bytes | memoryview:
+    """The PCM16 samples of a chunk: after its canonical header, else decoded."""
+    if len(wav) < WAV_HEADER_BYTES:
+        raise ValueError(f"{key}: truncated chunk")
+    if wav[36:40] != b"data":  # not canonical: decode it instead
+        return decode_wav(wav).to_s16le()
+    return memoryview(wav)[WAV_HEADER_BYTES:]
