@@ -116,10 +116,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from drtranscribe.domain.note import ClinicalNote, Speaker
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.local import extract_note
-from drtranscribe.extraction.note import ClinicalNote, Speaker
 from drtranscribe.extraction.rules.lexicon import medications
-from drtranscribe.transcript import Segment
 
 SPEAKERS: dict[str, Speaker] = {
     "doctor": "clinician",

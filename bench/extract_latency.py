@@ -43,12 +43,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drtranscribe.domain.note import ClinicalNote, Speaker
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.base import ExtractionRequest
 from drtranscribe.extraction.local import LocalExtractor
-from drtranscribe.extraction.note import ClinicalNote, Speaker
 from drtranscribe.extraction.rules.parse import SegmentParser
 from drtranscribe.logging import configure_logging
-from drtranscribe.transcript import Segment
 
 SPEAKERS: dict[str, Speaker] = {"doctor": "clinician", "patient": "patient"}
 
@@ -132,9 +132,9 @@ started = time.perf_counter()
 import asyncio, json
 from drtranscribe.extraction.base import ExtractionRequest
 from drtranscribe.extraction.local import LocalExtractor
-from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.logging import configure_logging
-from drtranscribe.transcript import Segment
+from drtranscribe.domain.transcript import Segment
 imported = time.perf_counter()
 configure_logging(level="WARNING", fmt="json")
 seg = Segment(id="seg-0000", chunk_seq=0, first_chunk_seq=0, start=0.0, end=5.0,

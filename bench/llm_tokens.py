@@ -61,6 +61,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drtranscribe.domain.note import SINGLE_SECTIONS, ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.base import ExtractionRequest
 from drtranscribe.extraction.drafts import DRAFT_SECTIONS
 from drtranscribe.extraction.llm_note import item_key, strict_note_schema
@@ -70,9 +72,7 @@ from drtranscribe.extraction.llm_prompt import (
     note_for_prompt,
 )
 from drtranscribe.extraction.local import extract_note
-from drtranscribe.extraction.note import SINGLE_SECTIONS, ClinicalNote
 from drtranscribe.session.note_keeper import chain_reads, unread_tokens
-from drtranscribe.transcript import Segment
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

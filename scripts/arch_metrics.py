@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "drtranscribe"
-NOTE_MODULES = ("drtranscribe.extraction.note", "drtranscribe.domain.note")
+NOTE_MODULES = ("drtranscribe.domain.note", "drtranscribe.domain.note")
 DOMAIN = "drtranscribe.domain"
 #: Root modules every room may import (the foundations: no imports of rooms themselves).
 FOUNDATIONS = {"drtranscribe.errors", "drtranscribe.config", "drtranscribe.logging"}

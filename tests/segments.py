@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drtranscribe.transcript import Segment
+from drtranscribe.domain.transcript import Segment
 
 
 def segment(

@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from drtranscribe.placeholders import reject_placeholders
+
 DEFAULT_SETTINGS_FILE = Path("settings.yaml")
 
 
@@ -281,8 +283,6 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _no_placeholder_keys(self) -> Settings:
         """Outside development a provider key like "changeme" is a deployment mistake."""
-        from drtranscribe.secrets.factory import reject_placeholders
-
         for name, provider in self.providers.items():
             if provider.api_key is not None:
                 secret = provider.api_key.get_secret_value()

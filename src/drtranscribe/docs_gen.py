@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.protocol import ERROR_CODES, message_schemas
 
 MARKER = "<!-- generated below: python -m drtranscribe.docs_gen -->"

@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import ProtocolError
-from drtranscribe.extraction.note import ClinicalNote
-from drtranscribe.transcript import Segment
 
 PROTOCOL_VERSION = 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drtranscribe.extraction.note import ClinicalNote, NoteItem
+from drtranscribe.domain.note import ClinicalNote, NoteItem
 
 
 def _line(item: NoteItem) -> str:

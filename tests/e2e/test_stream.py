@@ -18,7 +18,7 @@ from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import decode_wav, encode_wav
 from drtranscribe.crypto.keys import LocalKeyStore, SessionKeys
-from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.state.store import SEALED_PREFIX, SessionStore
 from tests.conftest import ServerProcess, SpeechFixture, open_recording
 from tests.e2e.wsclient import Conversation, connect

@@ -62,8 +62,8 @@ from starlette.types import Receive, Scope, Send
 
 from drtranscribe.audio.wav import decode_wav
 from drtranscribe.config import ProviderSettings
+from drtranscribe.domain.note import ClinicalNote, Symptom, TextItem
 from drtranscribe.errors import AudioError
-from drtranscribe.extraction.note import ClinicalNote, Symptom, TextItem
 
 API_KEY = "test-key-not-secret"
 AZURE_API_VERSION = "2024-10-21"

@@ -15,6 +15,8 @@ import structlog
 from pydantic import SecretStr
 
 from drtranscribe.config import ProviderSettings
+from drtranscribe.domain.note import ClinicalNote, Medication, Symptom, TextItem
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import (
     ConfigError,
     ProviderConnectionError,
@@ -34,8 +36,6 @@ from drtranscribe.extraction.llm import (
 from drtranscribe.extraction.llm_base import PROBE_TEXT, LLMExtractor
 from drtranscribe.extraction.llm_note import strict_note_schema
 from drtranscribe.extraction.llm_prompt import SYSTEM_PROMPT, build_messages
-from drtranscribe.extraction.note import ClinicalNote, Medication, Symptom, TextItem
-from drtranscribe.transcript import Segment
 from tests.fakes.provider_server import (  # noqa: F401 - pytest fixtures
     AZURE_API_VERSION,
     DEFAULT_NOTE,

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from drtranscribe.audio.file import load_audio_file
 from drtranscribe.config import ProviderSettings
+from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.extraction.base import ExtractionRequest
 from drtranscribe.extraction.llm import (
     AzureOpenAIExtractor,
@@ -29,7 +30,6 @@ from drtranscribe.extraction.llm import (
     GroqExtractor,
     OpenAIExtractor,
 )
-from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.transcription.base import TranscriptionRequest
 from drtranscribe.transcription.gemini import GeminiSTT
 from drtranscribe.transcription.openai_compat import AzureOpenAISTT, GroqSTT, OpenAISTT

@@ -17,6 +17,16 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
+from drtranscribe.domain.note import (
+    Allergy,
+    ClinicalNote,
+    Diagnosis,
+    Medication,
+    Symptom,
+    TextItem,
+    Vital,
+)
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import ProviderInvalidResponse
 from drtranscribe.extraction.base import ExtractionRequest
 from drtranscribe.extraction.drafts import adopt, confirmed, with_drafts
@@ -35,16 +45,6 @@ from drtranscribe.extraction.llm_prompt import (
     select_segments,
 )
 from drtranscribe.extraction.local import extract_note
-from drtranscribe.extraction.note import (
-    Allergy,
-    ClinicalNote,
-    Diagnosis,
-    Medication,
-    Symptom,
-    TextItem,
-    Vital,
-)
-from drtranscribe.transcript import Segment
 from drtranscribe.transcription.base import wav_bytes
 from drtranscribe.transcription.openai_compat import retry_after_seconds
 from tests.segments import segment

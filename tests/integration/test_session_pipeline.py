@@ -20,9 +20,9 @@ from pydantic import BaseModel
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.config import ChainSettings, ResilienceSettings, SegmentSettings, Settings
 from drtranscribe.crypto.keys import LocalKeyStore, SessionKeys
+from drtranscribe.domain.note import ClinicalNote, Medication
 from drtranscribe.errors import ProviderConnectionError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
-from drtranscribe.extraction.note import ClinicalNote, Medication
 from drtranscribe.protocol import AudioFormat, StartMessage
 from drtranscribe.resilience.chain import ChainPolicy, FallbackChain
 from drtranscribe.resilience.retry import RetryPolicy

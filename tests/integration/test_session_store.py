@@ -2,10 +2,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from drtranscribe.crypto.keys import SessionKeys
+from drtranscribe.domain.note import ClinicalNote, Medication
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import SessionTakenOver, StateStoreError
-from drtranscribe.extraction.note import ClinicalNote, Medication
 from drtranscribe.state.store import ChunkRecord, SessionStore, connect
-from drtranscribe.transcript import Segment
 
 pytestmark = pytest.mark.integration
 

@@ -3,8 +3,8 @@ import copy
 import jsonpatch
 import pytest
 
+from drtranscribe.domain.note import ClinicalNote, Medication, Symptom, TextItem
 from drtranscribe.extraction.diff import note_patch
-from drtranscribe.extraction.note import ClinicalNote, Medication, Symptom, TextItem
 
 pytestmark = pytest.mark.unit
 

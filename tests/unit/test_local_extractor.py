@@ -9,11 +9,11 @@ import time
 
 import pytest
 
+from drtranscribe.domain.note import ClinicalNote, Speaker
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.base import ExtractionRequest
 from drtranscribe.extraction.local import LocalExtractor, extract_note
-from drtranscribe.extraction.note import ClinicalNote, Speaker
 from drtranscribe.extraction.rules.parse import SegmentParser
-from drtranscribe.transcript import Segment
 from tests.segments import segment
 
 pytestmark = pytest.mark.unit

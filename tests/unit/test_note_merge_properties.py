@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from drtranscribe.domain.note import ClinicalNote, Medication, NoteItem, Symptom, TextItem
 from drtranscribe.extraction.drafts import confirmed, with_drafts
 from drtranscribe.extraction.llm_note import NoteChanges, item_key, merge_changes
-from drtranscribe.extraction.note import ClinicalNote, Medication, NoteItem, Symptom, TextItem
 from tests.segments import segment
 
 pytestmark = pytest.mark.unit

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from drtranscribe.domain.identity import slug
 from drtranscribe.extraction.rules.numerals import words_to_digits
-from drtranscribe.extraction.rules.text import display, normalise, slug, split_sentences
+from drtranscribe.extraction.rules.text import display, normalise, split_sentences
 
 pytestmark = pytest.mark.unit
 

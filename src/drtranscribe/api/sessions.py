@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 
 from drtranscribe.auth import tokens
 from drtranscribe.auth.keys import Principal
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import AudioNotFound
-from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.protocol import AudioLocation
 from drtranscribe.session.live import new_session_id
 from drtranscribe.session.services import SessionServices
-from drtranscribe.transcript import Segment
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 

@@ -16,9 +16,9 @@ from typing import ClassVar
 
 import structlog
 
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import ProviderError, ProviderTimeout
-from drtranscribe.extraction.note import ClinicalNote
-from drtranscribe.transcript import Segment
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drtranscribe.extraction.note import ClinicalNote
+from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.protocol import PatchOperation
 
 Json = dict[str, Any]

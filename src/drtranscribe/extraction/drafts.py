@@ -26,11 +26,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from drtranscribe.domain.identity import unique_id
+from drtranscribe.domain.note import SINGLE_SECTIONS, ClinicalNote, NoteItem
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.llm_note import item_key, overlay
 from drtranscribe.extraction.llm_prompt import select_segments
 from drtranscribe.extraction.local import extract_note
-from drtranscribe.extraction.note import SINGLE_SECTIONS, ClinicalNote, NoteItem
-from drtranscribe.transcript import Segment
 
 DRAFT_SECTIONS = ("chief_complaint", "symptoms", "medications", "allergies", "vitals", "assessment")
 
@@ -135,10 +136,7 @@ def _merged(section: str, held: list[NoteItem], found: list[NoteItem]) -> list[N
         if n is not None:
             merged[n] = overlay(merged[n], item)
             continue
-        taken = {i.id for i in merged}
-        item_id, k = item.id, 2
-        while item_id in taken:
-            item_id, k = f"{item.id}-{k}", k + 1
+        item_id = unique_id(item.id, {i.id for i in merged})
         at[item_key(section, item)] = len(merged)
         merged.append(item.model_copy(update={"id": item_id, "provisional": False}))
     return merged

@@ -16,11 +16,11 @@ from typing import ClassVar
 import structlog
 
 from drtranscribe.config import ProviderSettings
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.llm_note import merge_changes, parse_changes
 from drtranscribe.extraction.llm_prompt import DEFAULT_CONTEXT_SEGMENTS, NotePrompt, build_prompt
-from drtranscribe.extraction.note import ClinicalNote
-from drtranscribe.transcript import Segment
 
 log = structlog.get_logger(__name__)
 

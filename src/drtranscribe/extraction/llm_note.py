@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable, Collection, Mapping
 from functools import lru_cache
 from typing import Any
@@ -63,25 +62,9 @@ from typing import Any
 import pydantic
 from pydantic import Field
 
+from drtranscribe.domain.identity import ID_PREFIXES, SINGLE_IDS, slug, unique_id
+from drtranscribe.domain.note import SINGLE_SECTIONS, ClinicalNote, NoteItem, Speaker
 from drtranscribe.errors import ProviderInvalidResponse
-from drtranscribe.extraction.note import SINGLE_SECTIONS, ClinicalNote, NoteItem, Speaker
-
-#: Section -> id prefix; the same prefixes the rules extractor uses.
-ID_PREFIXES: dict[str, str] = {
-    "chief_complaint": "cc",
-    "history_of_present_illness": "hpi",
-    "symptoms": "sym",
-    "medications": "med",
-    "allergies": "alg",
-    "vitals": "vit",
-    "past_medical_history": "pmh",
-    "family_history": "fh",
-    "social_history": "soc",
-    "examination": "exam",
-    "assessment": "dx",
-    "plan": "plan",
-    "follow_up": "fu",
-}
 
 SCHEMA_NAME = "clinical_note_changes"
 _DROP = ("title", "default", "description")
@@ -175,11 +158,6 @@ def parse_changes(provider: str, content: str | None) -> NoteChanges:
 # ---------------------------------------------------------------------------- ids
 
 
-def slug(text: str) -> str:
-    """'Shortness of breath' -> 'shortness-of-breath' (the rules extractor's slug)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def _text_key(item: Any) -> str:
     return str(item.text)
 
@@ -200,15 +178,7 @@ _KEYS: dict[str, Callable[[Any], str]] = {
 
 
 def _fresh_id(prefix: str, key: str, taken: set[str]) -> str:
-    base = f"{prefix}-{slug(key)[:48].strip('-') or 'item'}"
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
-
-
-#: The single-valued sections' one id, as the rules name them.
-SINGLE_IDS = {"chief_complaint": "chief-complaint", "follow_up": "follow-up"}
+    return unique_id(f"{prefix}-{slug(key)[:48].strip('-') or 'item'}", taken)
 
 
 def _new_id(section: str, item: Any, taken: set[str]) -> str:
@@ -219,10 +189,7 @@ def _new_id(section: str, item: Any, taken: set[str]) -> str:
     if section in SINGLE_IDS:
         return SINGLE_IDS[section]
     if section == "vitals":
-        base, candidate, n = f"vit-{item.kind}", f"vit-{item.kind}", 2
-        while candidate in taken:
-            candidate, n = f"{base}-{n}", n + 1
-        return candidate
+        return unique_id(f"vit-{item.kind}", taken)
     return _fresh_id(ID_PREFIXES[section], _KEYS[section](item), taken)
 
 

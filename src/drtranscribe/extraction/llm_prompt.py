@@ -33,9 +33,9 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from drtranscribe.domain.note import ClinicalNote, NoteItem
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.base import ExtractionRequest
-from drtranscribe.extraction.note import ClinicalNote, NoteItem
-from drtranscribe.transcript import Segment
 
 DEFAULT_CONTEXT_SEGMENTS = 1
 

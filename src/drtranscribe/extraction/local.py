@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
-from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.extraction.rules.lexicon import condition_kinds, conditions, medications
 from drtranscribe.extraction.rules.merge import merge
 from drtranscribe.extraction.rules.parse import SegmentParser, default_parser
-from drtranscribe.transcript import Segment
 
 
 def extract_note(

@@ -11,11 +11,11 @@ import json
 import re
 from pathlib import Path
 
+from drtranscribe.domain.note import ClinicalNote, Speaker
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import DrTranscribeError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.local import LocalExtractor
-from drtranscribe.extraction.note import ClinicalNote, Speaker
-from drtranscribe.transcript import Segment
 
 _PREFIX = re.compile(
     r"^\s*(?P<who>doctor|dr|d|clinician|physician|patient|pt|p|guest_clinician|guest_family)\s*[:\-]\s*",

@@ -31,6 +31,8 @@ from drtranscribe import failpoints
 from drtranscribe.audio.decode import decode_chunk
 from drtranscribe.audio.pcm import PcmAudio, resample_mono
 from drtranscribe.audio.wav import decode_wav, encode_wav
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import (
     AllProvidersFailed,
     AudioError,
@@ -39,7 +41,6 @@ from drtranscribe.errors import (
     SessionTakenOver,
     StorageError,
 )
-from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.protocol import (
     AckMessage,
     AudioFormat,
@@ -59,7 +60,6 @@ from drtranscribe.session.services import SessionServices
 from drtranscribe.session.window import Window, should_close
 from drtranscribe.state.store import ChunkRecord, token_matches
 from drtranscribe.storage.base import final_key
-from drtranscribe.transcript import Segment
 from drtranscribe.transcription.base import (
     Priority,
     SpeechToText,

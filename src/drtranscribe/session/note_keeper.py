@@ -43,14 +43,14 @@ from collections.abc import Awaitable, Callable, Mapping
 import structlog
 
 from drtranscribe import failpoints
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import AllProvidersFailed, SessionTakenOver, StorageError
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.diff import note_patch
 from drtranscribe.extraction.drafts import adopt, confirmed, with_drafts
-from drtranscribe.extraction.note import ClinicalNote
 from drtranscribe.protocol import ErrorMessage, NoteMessage
 from drtranscribe.session.services import SessionServices
-from drtranscribe.transcript import Segment
 
 Emit = Callable[[NoteMessage | ErrorMessage], Awaitable[None]]
 

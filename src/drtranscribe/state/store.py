@@ -48,9 +48,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from drtranscribe.crypto.keys import SessionKeyMissing, SessionKeys
 from drtranscribe.crypto.sealing import SealError, open_sealed, seal
+from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import SessionTakenOver, StateStoreError
-from drtranscribe.extraction.note import ClinicalNote
-from drtranscribe.transcript import Segment
 
 T = TypeVar("T")
 

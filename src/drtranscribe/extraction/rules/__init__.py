@@ -5,7 +5,7 @@ Two stages, so that an update re-parses only what changed:
 1. :mod:`parse` turns one segment's text into per-sentence facts, with no context
    (cached by text in a bounded LRU). It calls one module per concern:
 
-   ``text``         sentences, normalisation (contractions, fillers, units), display, slugs
+   ``text``         sentences, normalisation (contractions, fillers, units), display
    ``numerals``     numbers spoken as words -> digits ("one forty over ninety" -> "140 over 90")
    ``negation``     NegEx-style negation and hypothetical scopes
    ``dialogue``     questions, yes/no answers, what a question is about

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from drtranscribe.extraction.note import MedicationStatus
+from drtranscribe.domain.note import MedicationStatus
 from drtranscribe.extraction.rules.lexicon import medications
 from drtranscribe.extraction.rules.negation import Scopes
 from drtranscribe.extraction.rules.text import Token

@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from drtranscribe.extraction.note import (
+from drtranscribe.domain.identity import ID_PREFIXES, slug
+from drtranscribe.domain.note import (
     Allergy,
     ClinicalNote,
     Diagnosis,
@@ -31,13 +32,26 @@ from drtranscribe.extraction.note import (
     TextItem,
     Vital,
 )
+from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.rules import social
 from drtranscribe.extraction.rules.allergies import NKDA, AllergyMention, is_drug_allergen
 from drtranscribe.extraction.rules.lexicon import condition_kinds
 from drtranscribe.extraction.rules.medications import MedDetail, MedMention
 from drtranscribe.extraction.rules.parse import SegmentFacts, SentenceFacts
-from drtranscribe.extraction.rules.text import slug
-from drtranscribe.transcript import Segment
+
+# Item ids: <prefix>-<slug> (drtranscribe.domain.identity), the prefixes named once there.
+ALG = ID_PREFIXES["allergies"]
+DX = ID_PREFIXES["assessment"]
+EXAM = ID_PREFIXES["examination"]
+FH = ID_PREFIXES["family_history"]
+HPI = ID_PREFIXES["history_of_present_illness"]
+MED = ID_PREFIXES["medications"]
+PLAN = ID_PREFIXES["plan"]
+PMH = ID_PREFIXES["past_medical_history"]
+SOC = ID_PREFIXES["social_history"]
+SYM = ID_PREFIXES["symptoms"]
+VIT = ID_PREFIXES["vitals"]
+NKDA_ID = f"{ALG}-{slug(NKDA)}"
 
 EARLY_SEGMENTS = 20  # a chief complaint said later than this is not the opening one
 DETAIL_WINDOW = 2  # segments within which a bare dose/reaction attaches to the last item
@@ -270,14 +284,14 @@ class _Merger:
                     continue
                 self._medication(med, i, sp, plan=False, extra_segs=p.segs)
                 if detail is not None:
-                    self._apply_detail(f"med-{slug(med.name)}", detail, i, sp)
+                    self._apply_detail(f"{MED}-{slug(med.name)}", detail, i, sp)
 
         # allergies
         if "allergy" in p.topics:
             own = [al for a in sents for al in a.allergies]
             for name in p.known_allergens:
                 self.allergies.get(
-                    f"alg-{slug(name)}", p.segs[-1], p.speaker, substance=name, reaction=None
+                    f"{ALG}-{slug(name)}", p.segs[-1], p.speaker, substance=name, reaction=None
                 )
             named = [n for a in sents for n in a.allergens]
             drug_named = any(is_drug_allergen(n) for n in named) or any(
@@ -292,13 +306,13 @@ class _Merger:
                         says_none = True
                         continue
                     rec = self.allergies.get(
-                        f"alg-{slug(pa.substance)}", i, sp, substance=pa.substance, reaction=None
+                        f"{ALG}-{slug(pa.substance)}", i, sp, substance=pa.substance, reaction=None
                     )
                     rec.evidence.update(p.segs)
                     if pa.reaction:
                         rec.data["reaction"] = pa.reaction
             if says_none:
-                rec = self.allergies.get(f"alg-{slug(NKDA)}", i, sp, substance=NKDA, reaction=None)
+                rec = self.allergies.get(NKDA_ID, i, sp, substance=NKDA, reaction=None)
                 rec.data["no_known_allergies"] = True
                 rec.evidence.update(p.segs)
             if not own and not says_none:
@@ -306,7 +320,7 @@ class _Merger:
                 for a in sents:
                     for name in a.allergens:
                         rec = self.allergies.get(
-                            f"alg-{slug(name)}", i, sp, substance=name, reaction=None
+                            f"{ALG}-{slug(name)}", i, sp, substance=name, reaction=None
                         )
                         rec.evidence.update(p.segs)
                         if reaction:
@@ -318,7 +332,7 @@ class _Merger:
         for topic in sorted(p.social_topics):
             text = social.describe_answer(topic, s.norm, polarity)
             if text and not any(m.topic == topic for a in sents for m in a.social):
-                rec = self.soc.get(f"soc-{topic}", i, sp)
+                rec = self.soc.get(f"{SOC}-{topic}", i, sp)
                 rec.data["text"] = text
                 rec.evidence.update(p.segs)
 
@@ -327,20 +341,20 @@ class _Merger:
             told = any(a.family for a in sents)
             if polarity == "no" and not told:
                 for c in p.conditions:
-                    rec = self.fh.get(f"fh-no-{slug(c)}", i, sp)
+                    rec = self.fh.get(f"{FH}-no-{slug(c)}", i, sp)
                     rec.data["text"] = f"No family history of {c}"
                     rec.evidence.update(p.segs)
             elif not told and (s.relative or polarity == "yes"):
                 rel = s.relative or "family"
                 for c in p.conditions:
-                    rec = self.fh.get(f"fh-{slug(rel)}-{slug(c)}", i, sp)
+                    rec = self.fh.get(f"{FH}-{slug(rel)}-{slug(c)}", i, sp)
                     rec.data["text"] = f"{_capital(rel)}: {c}"
                     rec.evidence.update(p.segs)
         elif p.conditions and polarity == "yes" and "family" not in p.topics:
             said = {x for a in sents for x in (*a.history, *a.conditions, *a.denied_conditions)}
             for c in p.conditions:
                 if c not in said:
-                    rec = self.pmh.get(f"pmh-{slug(c)}", i, sp)
+                    rec = self.pmh.get(f"{PMH}-{slug(c)}", i, sp)
                     rec.data["text"] = _capital(c)
                     rec.evidence.update(p.segs)
 
@@ -356,11 +370,11 @@ class _Merger:
         reaction_used = False
         for a in s.allergies:
             if a.no_known_allergies:
-                rec = self.allergies.get(f"alg-{slug(NKDA)}", i, sp, substance=NKDA, reaction=None)
+                rec = self.allergies.get(NKDA_ID, i, sp, substance=NKDA, reaction=None)
                 rec.data["no_known_allergies"] = True
                 continue
             rec = self.allergies.get(
-                f"alg-{slug(a.substance)}", i, sp, substance=a.substance, reaction=None
+                f"{ALG}-{slug(a.substance)}", i, sp, substance=a.substance, reaction=None
             )
             if a.reaction:
                 rec.data["reaction"] = a.reaction
@@ -424,37 +438,37 @@ class _Merger:
             self._apply_detail(self.last_med[0], s.med_detail, i, sp)
 
         for v in s.vitals:
-            rec = self.vitals.get(f"vit-{v.kind}", i, sp, kind=v.kind)
+            rec = self.vitals.get(f"{VIT}-{v.kind}", i, sp, kind=v.kind)
             rec.evidence = {i}  # the latest value wins, and rests on its own segment
             rec.data["value"] = v.value
             rec.data["unit"] = v.unit
 
         if sp != "patient":
             for d in s.diagnoses:
-                rec = self.dx.get(f"dx-{slug(d.name)}", i, sp, name=d.name)
+                rec = self.dx.get(f"{DX}-{slug(d.name)}", i, sp, name=d.name)
                 rec.data["certainty"] = d.certainty
         kinds = condition_kinds()
         for h in s.history:
             if sp == "clinician" and kinds.get(h) == "acute":
                 continue
-            rec = self.pmh.get(f"pmh-{slug(h)}", i, sp)
+            rec = self.pmh.get(f"{PMH}-{slug(h)}", i, sp)
             rec.data["text"] = _capital(h)
         for f in s.family:
             if (f.person == "my" and sp == "clinician") or (f.person == "your" and sp == "patient"):
                 continue  # the speaker's own relative is not the patient's
             if f.negated:
-                rec = self.fh.get(f"fh-no-{slug(f.condition)}", i, sp)
+                rec = self.fh.get(f"{FH}-no-{slug(f.condition)}", i, sp)
                 rec.data["text"] = f"No family history of {f.condition}"
             else:
-                rec = self.fh.get(f"fh-{slug(f.relative)}-{slug(f.condition)}", i, sp)
+                rec = self.fh.get(f"{FH}-{slug(f.relative)}-{slug(f.condition)}", i, sp)
                 rec.data["text"] = f"{_capital(f.relative)}: {f.condition}"
         for m2 in s.social:
-            rec = self.soc.get(f"soc-{m2.topic}", i, sp)
+            rec = self.soc.get(f"{SOC}-{m2.topic}", i, sp)
             rec.data["text"] = m2.text
         if sp != "patient":
             systems = s.exam or (("general",) if self.exam_mode and s.symptoms else ())
             for system in systems:
-                rec = self.exam.get(f"exam-{slug(system)}", i, sp)
+                rec = self.exam.get(f"{EXAM}-{slug(system)}", i, sp)
                 rec.data["text"] = s.display
             self._plan(s, i, sp)
         if s.complaint is not None and i < EARLY_SEGMENTS:
@@ -476,7 +490,7 @@ class _Merger:
         severity: str | None,
     ) -> None:
         rec = self.symptoms.get(
-            f"sym-{slug(name)}", segs[-1], sp, name=name, onset=None, severity=None
+            f"{SYM}-{slug(name)}", segs[-1], sp, name=name, onset=None, severity=None
         )
         rec.evidence.update(segs)
         rec.data["negated"] = negated
@@ -486,7 +500,7 @@ class _Merger:
             rec.data["severity"] = severity
 
     def _hpi(self, name: str, text: str, i: int, sp: Speaker | None) -> None:
-        item_id = f"hpi-{slug(name)}"
+        item_id = f"{HPI}-{slug(name)}"
         if item_id in self.hpi:
             return
         if any(r.data["text"] == text for r in self.hpi.items.values()):
@@ -503,7 +517,7 @@ class _Merger:
         extra_segs: list[int] | None = None,
     ) -> None:
         rec = self.meds.get(
-            f"med-{slug(m.name)}",
+            f"{MED}-{slug(m.name)}",
             i,
             sp,
             name=m.name,
@@ -527,7 +541,7 @@ class _Merger:
     def _med_plan(self, med: _Rec, i: int, sp: Speaker | None) -> None:
         status = med.data["status"]
         verb = {"started": "start", "stopped": "stop", "changed": "change"}[status]
-        rec = self.plan.get(f"plan-{verb}-{slug(med.data['name'])}", i, sp)
+        rec = self.plan.get(f"{PLAN}-{verb}-{slug(med.data['name'])}", i, sp)
         rec.data["med"] = med.id
         rec.data["verb"] = verb
 
@@ -548,7 +562,7 @@ class _Merger:
         if sp == "clinician":
             items += list(s.plan_by_clinician)
         for item in items:
-            rec = self.plan.get(f"plan-{item.key}", i, sp)
+            rec = self.plan.get(f"{PLAN}-{item.key}", i, sp)
             rec.data["text"] = item.text
         if s.follow_up is not None:
             if self.follow_up is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from drtranscribe.extraction.rules.text import slug
+from drtranscribe.domain.identity import slug
 
 _TESTS: tuple[tuple[str, str], ...] = (
     ("chest x-ray", r"chest x ?rays?|cxr|x ?rays? of (?:your|the|his|her) chest|chest film"),

@@ -1,4 +1,4 @@
-"""Text plumbing shared by the rules: sentences, normalisation, display text, slugs.
+"""Text plumbing shared by the rules: sentences, normalisation, display text.
 
 Every rule reads the *normalised* form of a sentence: lower case, contractions
 expanded ("hasn't" -> "has not"), fillers dropped ("um", "uh"), hyphens between
@@ -143,11 +143,6 @@ def display(text: str, *, limit: int = 200) -> str:
 def split_sentences(text: str) -> list[str]:
     """Sentences of one segment; a decimal point does not end a sentence."""
     return [p.strip() for p in _SENTENCE_END.split(text) if p and p.strip()]
-
-
-def slug(text: str) -> str:
-    """'Shortness of breath' -> 'shortness-of-breath'."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 @dataclass(frozen=True, slots=True)

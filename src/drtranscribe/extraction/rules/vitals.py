@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from drtranscribe.extraction.note import VitalKind
+from drtranscribe.domain.note import VitalKind
 
 _GAP = r"[^0-9.?!;]{0,30}?"  # words between the label and the number
 _NUM = r"(\d{1,3}(?:\.\d+)?)"

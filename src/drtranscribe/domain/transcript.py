@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from drtranscribe.extraction.note import Speaker
+from drtranscribe.domain.note import Speaker
 
 
 class Segment(BaseModel):

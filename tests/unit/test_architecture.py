@@ -1,0 +1,51 @@
+"""The rooms keep their doors (docs/architecture.md): the domain room imports nothing of
+ours but errors, and the shared modules at the package root import no room below them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from drtranscribe.domain.identity import slug, unique_id
+
+pytestmark = pytest.mark.unit
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "drtranscribe"
+#: Shared modules at the root that rooms build on: they may import the domain and errors.
+SHARED = ("protocol.py", "errors.py", "config.py", "placeholders.py", "logging.py")
+
+
+def _our_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("drtranscribe"):
+            found.add(node.module or "")
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("drtranscribe")}
+    return found
+
+
+def test_the_domain_imports_nothing_of_ours_but_errors() -> None:
+    for path in sorted((PACKAGE / "domain").glob("*.py")):
+        outside = {
+            m for m in _our_imports(path)
+            if not m.startswith("drtranscribe.domain") and m != "drtranscribe.errors"
+        }  # fmt: skip
+        assert outside == set(), path.name
+
+
+def test_shared_root_modules_import_no_room_below_them() -> None:
+    for name in SHARED:
+        rooms = {
+            m for m in _our_imports(PACKAGE / name)
+            if m.count(".") >= 2 and not m.startswith("drtranscribe.domain")
+        }  # fmt: skip
+        assert rooms == set(), name
+
+
+def test_item_identity() -> None:
+    assert slug("Shortness of Breath!") == "shortness-of-breath"
+    assert unique_id("med-aspirin", set()) == "med-aspirin"
+    assert unique_id("med-aspirin", {"med-aspirin", "med-aspirin-2"}) == "med-aspirin-3"
