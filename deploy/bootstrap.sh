@@ -8,7 +8,7 @@
 # repository, a VPC with the subnet Cloud Run's Direct VPC egress uses, Memorystore for
 # Redis (Basic, 1 GB, in the region), the audio buckets (production and staging) with the
 # 24 h chunk lifecycle rule (deploy/gcs-lifecycle.json), the session key buckets (no
-# versioning, no soft delete, keys deleted after 2 days), the secrets, three service
+# versioning, no soft delete, keys deleted after 3 days), the secrets, three service
 # accounts (runtime, staging runtime, deployer), the least-privilege IAM bindings, the
 # log-based metrics, the alert policies and the dashboard (deploy/monitoring/).
 # Bindings, the lifecycle rule, metrics, policies and the dashboard are (re)applied on
@@ -228,7 +228,7 @@ done
 section "session key buckets (crypto-shredding: no versioning, no soft delete)"
 # A deleted key must be gone at once: soft delete off (0 s) and versioning off, so an
 # erased session's data key leaves no recoverable copy; keys older than any session
-# (2 days) are deleted by the lifecycle rule, which shreds sessions that merely expired.
+# (3 days) are deleted by the lifecycle rule, which shreds sessions that merely expired.
 for bucket in "$KEYS_BUCKET" "$KEYS_BUCKET_STAGING"; do
   exists gcloud storage buckets describe "gs://$bucket" --project="$PROJECT" ||
     run gcloud storage buckets create "gs://$bucket" --location="$REGION" \

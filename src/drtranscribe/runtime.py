@@ -60,6 +60,7 @@ async def services_for(
             keys=keys,
         )
         stack.push_async_callback(store.aclose)
+        _sweep_expired_keys(keys, store, settings.session_ttl_s, stack)
         audio = audio_store_for(settings, keys)
         stack.push_async_callback(audio.aclose)
 
@@ -183,8 +184,7 @@ def audio_store_for(settings: Settings, keys: SessionKeys) -> AudioStore:
 
 
 async def _open_keys(settings: Settings, stack: AsyncExitStack) -> SessionKeys:
-    """The sessions' data keys: a bucket of their own, or files under data_dir/keys (swept
-    of keys older than any session they could belong to: expired sessions are shredded)."""
+    """The sessions' data keys: a bucket of their own, or files under data_dir/keys."""
     if settings.keys_bucket is not None:
         from drtranscribe.storage.gcs import client_for_emulator
 
@@ -192,13 +192,36 @@ async def _open_keys(settings: Settings, stack: AsyncExitStack) -> SessionKeys:
         remote = GcsKeyStore(settings.keys_bucket, client=client)
         stack.push_async_callback(remote.aclose)
         return SessionKeys(remote)
-    local = LocalKeyStore(settings.data_dir / "keys")
-    oldest_s = settings.session_ttl_s + settings.limits.max_session_s
+    if settings.audio_bucket is not None:
+        raise ConfigError(
+            "DRT_AUDIO_BUCKET is set but DRT_KEYS_BUCKET is not: with audio in Cloud Storage "
+            "the sessions' data keys must be shared by every instance too (a bucket without "
+            "versioning or soft delete: deploy/bootstrap.sh makes PROJECT-drt-keys)"
+        )
+    return SessionKeys(LocalKeyStore(settings.data_dir / "keys"))
+
+
+def _sweep_expired_keys(
+    keys: SessionKeys, store: SessionStore, ttl_s: float, stack: AsyncExitStack
+) -> None:
+    """Hourly: delete local keys older than the session TTL whose session is gone from
+    Redis (expired): what Redis persistence still holds of it becomes unreadable."""
+    local = keys.store
+    if not isinstance(local, LocalKeyStore):
+        return  # the key bucket's lifecycle rule does it
 
     async def sweep() -> None:
         while True:
-            if expired := await local.expire(oldest_s):
-                log.info("keys.expired", keys=expired)
+            try:
+                expired = 0
+                for session_id in await local.older_than(ttl_s):
+                    if not await store.meta(session_id):
+                        await keys.destroy(session_id)
+                        expired += 1
+                if expired:
+                    log.info("keys.expired", keys=expired)
+            except Exception as exc:  # the next round tries again
+                log.warning("keys.sweep_failed", error=type(exc).__name__)
             await asyncio.sleep(3600)
 
     task = asyncio.create_task(sweep(), name="keys-expiry")
@@ -209,7 +232,6 @@ async def _open_keys(settings: Settings, stack: AsyncExitStack) -> SessionKeys:
             await task
 
     stack.push_async_callback(stop)
-    return SessionKeys(local)
 
 
 def build_chain(

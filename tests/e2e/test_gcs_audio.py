@@ -27,11 +27,13 @@ def gcs_server(
 ) -> Iterator[tuple[ServerProcess, str]]:
     bucket = f"audio-{uuid.uuid4().hex[:10]}"
     fake_gcs.client().create_bucket(bucket)
+    fake_gcs.client().create_bucket(f"{bucket}-keys")
     server = start_server(
         tmp_path_factory.mktemp("gcs"),
         {
             "DRT_REDIS_URL": redis_url,
             "DRT_AUDIO_BUCKET": bucket,
+            "DRT_KEYS_BUCKET": f"{bucket}-keys",
             "DRT_GCS_ENDPOINT": fake_gcs.endpoint,
         },
     )
@@ -58,6 +60,7 @@ async def test_audio_lives_in_cloud_storage(
     ]
     stored = client.bucket(bucket).blob(uri.split(f"gs://{bucket}/", 1)[1]).download_as_bytes()
     assert stored.startswith(MAGIC)  # sealed: what the bucket holds is ciphertext
+    assert [b.name for b in client.list_blobs(f"{bucket}-keys")] == [f"keys/{sid}"]
 
     async with httpx.AsyncClient(base_url=server.http_url) as http:
         served = await http.get(f"/v1/sessions/{sid}/audio")
@@ -69,4 +72,5 @@ async def test_audio_lives_in_cloud_storage(
         assert (await http.delete(f"/v1/sessions/{sid}")).status_code == 204
     left = [b.name for b in client.list_blobs(bucket) if sid in b.name]
     assert left == []
+    assert list(client.list_blobs(f"{bucket}-keys")) == []  # the key is gone: shredded
     assert Path(uri).name == f"{sid}_final.wav"

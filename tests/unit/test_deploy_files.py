@@ -875,4 +875,4 @@ def test_key_buckets_keep_no_copy_of_a_deleted_key(dry_run: Run) -> None:
         assert {"--no-versioning", "--clear-soft-delete"} <= set(update)
         rules = json.loads(Path(_flag(update, "lifecycle-file") or "").read_text())["rule"]
         (rule,) = rules
-        assert rule == {"action": {"type": "Delete"}, "condition": {"age": 2}}
+        assert rule == {"action": {"type": "Delete"}, "condition": {"age": 3}}

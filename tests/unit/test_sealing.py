@@ -43,7 +43,7 @@ def test_the_same_value_seals_differently_each_time() -> None:
 
 
 @given(
-    parts=st.lists(st.binary(max_size=300), max_size=6),
+    parts=st.lists(st.binary(max_size=300), min_size=1, max_size=6),
     cuts=st.lists(st.integers(min_value=1, max_value=97), max_size=40),
 )
 def test_a_stream_read_in_blocks_of_any_size_opens_whole(
@@ -56,16 +56,18 @@ def test_a_stream_read_in_blocks_of_any_size_opens_whole(
     for size in [*cuts, len(data)]:
         opened += reader.feed(data[position : position + size])
         position += size
-    reader.close()
+    opened.append(reader.close())
     assert opened == parts
 
 
 def test_frames_cannot_be_reordered_dropped_or_cut() -> None:
-    frames = [seal_frame(KEY, f"part {i}".encode(), "obj", i) for i in range(3)]
+    frames = [seal_frame(KEY, f"part {i}".encode(), "obj", i, last=i == 2) for i in range(3)]
     assert open_stream(KEY, MAGIC + b"".join(frames), "obj") == b"part 0part 1part 2"
     for tampered in (
         MAGIC + frames[1] + frames[0] + frames[2],  # reordered
         MAGIC + frames[0] + frames[2],  # one dropped from the middle
+        MAGIC + frames[0] + frames[1],  # the last one dropped: cut at a frame boundary
+        MAGIC,  # nothing but the magic
     ):
         with pytest.raises(SealError):
             open_stream(KEY, tampered, "obj")
@@ -73,8 +75,15 @@ def test_frames_cannot_be_reordered_dropped_or_cut() -> None:
         open_stream(KEY, MAGIC + b"".join(frames)[:-5], "obj")
     with pytest.raises(SealError, match="not a sealed stream"):
         open_stream(KEY, b"RIFF" + b"".join(frames), "obj")
+    with pytest.raises(SealError, match="longer than any"):
+        open_stream(KEY, MAGIC + b"\xff\xff\xff\xff" + b"x" * 10, "obj")
 
 
 def test_a_recording_header_frame_has_the_announced_size() -> None:
-    header = ObjectSeal(KEY).header("2026-01-01/s_1_final.wav", b"\0" * 44)
+    header = ObjectSeal(KEY).header("2026-01-01/s_1_final.wav", b"\0" * 44, last=False)
     assert len(header) == ObjectSeal.HEADER_BYTES
+
+
+def test_a_chunk_stored_before_sealing_existed_opens_as_it_is() -> None:
+    wav = b"RIFF" + b"\0" * 40
+    assert ObjectSeal(KEY).open_chunk("s_1/chunk_0000.wav", wav) == wav

@@ -14,7 +14,7 @@ from drtranscribe.auth import tokens
 from drtranscribe.auth.keys import Principal
 from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.domain.transcript import Segment
-from drtranscribe.errors import AudioNotFound
+from drtranscribe.errors import AudioNotFound, SessionTakenOver
 from drtranscribe.protocol import AudioLocation
 from drtranscribe.session.live import new_session_id
 from drtranscribe.session.services import SessionServices
@@ -163,7 +163,8 @@ async def get_audio(session_id: SessionId, services: Services, caller: Caller) -
     blocks = services.audio.iter_final(key)
     try:
         first = await anext(blocks)
-    except (AudioNotFound, StopAsyncIteration) as exc:
+    except (AudioNotFound, SessionTakenOver, StopAsyncIteration) as exc:
+        # SessionTakenOver: its data key is gone (erased): nothing can be opened any more.
         raise HTTPException(status_code=404, detail="recording not found") from exc
 
     async def body() -> AsyncIterator[bytes]:

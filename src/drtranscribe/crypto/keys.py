@@ -14,10 +14,13 @@ Stores:
   default: ``data_dir/keys``, beside but apart from the embedded Redis and the audio).
 * :class:`GcsKeyStore`: one object per session in a bucket of its own (production), created
   by ``deploy/bootstrap.sh`` without object versioning and without soft delete, so a
-  deleted key is gone, and with a lifecycle rule that deletes keys older than the session
-  TTL: a session that simply expires is shredded as well.
+  deleted key is gone, and with a lifecycle rule that deletes keys after 3 days: a session
+  that simply expires is shredded as well.
 
-Keys expire with their sessions (``session_ttl_s``): the local store sweeps its directory.
+Keys expire with their sessions: the runtime deletes local keys older than the session TTL
+whose session is gone from Redis; the key bucket's lifecycle rule deletes keys after 3
+days (more than any session's data can live: ``session_ttl_s`` after its last write, and a
+session writes for at most ``max_session_s`` plus a resume within its TTL).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import os
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -49,8 +53,9 @@ class SessionKeyMissing(SealError):
 
 
 class KeyStore(Protocol):
-    async def put(self, session_id: str, key: bytes) -> None:
-        """Store a new key durably (before any data sealed with it is)."""
+    async def put(self, session_id: str, key: bytes) -> bytes:
+        """Store a new key durably (before any data sealed with it is) and return the key
+        the session has: the one already stored, if a first attempt got that far."""
 
     async def get(self, session_id: str) -> bytes | None: ...
 
@@ -76,11 +81,14 @@ class LocalKeyStore:
     def _path(self, session_id: str) -> Path:
         return self.root / f"{_checked(session_id)}.key"
 
-    async def put(self, session_id: str, key: bytes) -> None:
+    async def put(self, session_id: str, key: bytes) -> bytes:
+        if (existing := await self.get(session_id)) is not None:
+            return existing
         try:
             await asyncio.to_thread(_write_private, self._path(session_id), key)
         except OSError as exc:
             raise KeyStoreError(f"key store: cannot write ({exc.strerror})") from exc
+        return key
 
     async def get(self, session_id: str) -> bytes | None:
         try:
@@ -96,22 +104,21 @@ class LocalKeyStore:
         except OSError as exc:
             raise KeyStoreError(f"key store: cannot delete ({exc.strerror})") from exc
 
-    async def expire(self, older_than_s: float) -> int:
-        """Delete keys written more than ``older_than_s`` ago (their sessions expired)."""
-        cutoff = time.time() - older_than_s
+    async def older_than(self, age_s: float) -> list[str]:
+        """Sessions whose key was written more than ``age_s`` ago."""
+        cutoff = time.time() - age_s
 
-        def sweep() -> int:
-            gone = 0
+        def scan() -> list[str]:
+            found = []
             for path in self.root.glob("*.key"):
                 try:
                     if path.stat().st_mtime < cutoff:
-                        _unlink_synced(path)
-                        gone += 1
+                        found.append(path.stem)
                 except FileNotFoundError:
                     continue
-            return gone
+            return found
 
-        return await asyncio.to_thread(sweep)
+        return await asyncio.to_thread(scan)
 
     async def aclose(self) -> None:
         return None
@@ -130,6 +137,17 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _unlink_synced(path: Path) -> None:
+    """Overwrite the key with zeros (best effort: a journal or an SSD may keep old blocks),
+    then unlink it, both synced."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.write(fd, b"\0" * KEY_BYTES)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     path.unlink(missing_ok=True)
     _sync_directory(path.parent)
 
@@ -155,22 +173,40 @@ class GcsKeyStore:
     def _blob(self, session_id: str) -> Any:
         return self._bucket.blob(f"keys/{_checked(session_id)}")
 
+    #: Per request, and for the library's retries of one call: a key store that stalls
+    #: fails the session start (retryable) instead of holding it.
+    timeout_s = 10.0
+    retry_deadline_s = 30.0
+
     async def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         from google.api_core import exceptions as gexc
+        from google.auth import exceptions as auth_exc
+        from google.cloud.storage.retry import DEFAULT_RETRY
 
+        kwargs.setdefault("timeout", self.timeout_s)
+        kwargs.setdefault("retry", DEFAULT_RETRY.with_timeout(self.retry_deadline_s))
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
-        except gexc.NotFound:
+        except (gexc.NotFound, gexc.PreconditionFailed):
             raise
-        except (gexc.GoogleAPIError, OSError) as exc:
+        except (gexc.GoogleAPIError, auth_exc.TransportError, OSError) as exc:
             raise KeyStoreError(f"key store: {what} failed ({type(exc).__name__})") from exc
 
-    async def put(self, session_id: str, key: bytes) -> None:
+    async def put(self, session_id: str, key: bytes) -> bytes:
+        from google.api_core import exceptions as gexc
+
         blob = self._blob(session_id)
-        await self._call(
-            "put", blob.upload_from_string, key, content_type="application/octet-stream",
-            if_generation_match=0,
-        )  # fmt: skip
+        try:
+            await self._call(
+                "put", blob.upload_from_string, key, content_type="application/octet-stream",
+                if_generation_match=0,
+            )  # fmt: skip
+        except gexc.PreconditionFailed:  # a first attempt (or a retried start) stored one
+            existing = await self.get(session_id)
+            if existing is None:
+                raise KeyStoreError("key store: put failed (precondition)") from None
+            return existing
+        return key
 
     async def get(self, session_id: str) -> bytes | None:
         from google.api_core import exceptions as gexc
@@ -195,42 +231,62 @@ class GcsKeyStore:
 
 
 class SessionKeys:
-    """The data key of each session: made at session start, cached while in use."""
+    """The data key of each session: made at session start, cached briefly while in use.
 
-    def __init__(self, store: KeyStore, *, cache_size: int = 4096) -> None:
+    The cache holds a key for at most ``cache_ttl_s``: a session erased through another
+    instance stops opening here within that time, whatever this instance was doing with it
+    (its writes are fenced out at once). A key destroyed here is never cached again.
+    """
+
+    def __init__(
+        self,
+        store: KeyStore,
+        *,
+        cache_size: int = 4096,
+        cache_ttl_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self._cache_size = cache_size
+        self._cache_ttl_s = cache_ttl_s
+        self._clock = clock
+        self._destroyed: set[str] = set()  # here, since start: never served again
 
     async def create(self, session_id: str) -> bytes:
         key = new_key()
-        await self.store.put(session_id, key)
-        self._remember(session_id, key)
-        return key
+        stored = await self.store.put(session_id, key)
+        self._remember(session_id, stored)
+        return stored
 
     async def get(self, session_id: str) -> bytes:
         """The session's key; :class:`SessionKeyMissing` once it was destroyed."""
-        key = self._cache.get(session_id)
-        if key is not None:
+        cached = self._cache.get(session_id)
+        if cached is not None and self._clock() - cached[1] < self._cache_ttl_s:
             self._cache.move_to_end(session_id)
-            return key
+            return cached[0]
         key = await self.store.get(session_id)
-        if key is None or len(key) != KEY_BYTES:
+        if key is None or len(key) != KEY_BYTES or session_id in self._destroyed:
+            self._cache.pop(session_id, None)
             raise SessionKeyMissing("no data key for this session (erased or expired)")
         self._remember(session_id, key)
         return key
 
     async def destroy(self, session_id: str) -> None:
+        self._destroyed.add(session_id)
         self._cache.pop(session_id, None)
         await self.store.delete(session_id)
+        self._cache.pop(session_id, None)  # a read that raced the delete cached nothing
         log.info("session.key_destroyed")
 
     def forget(self, session_id: str) -> None:
-        """Drop the cached key (another instance may destroy it)."""
+        """Drop the cached key: the session is no longer served here."""
         self._cache.pop(session_id, None)
 
     def _remember(self, session_id: str, key: bytes) -> None:
-        self._cache[session_id] = key
+        if session_id in self._destroyed:
+            return
+        self._cache[session_id] = (key, self._clock())
         self._cache.move_to_end(session_id)
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

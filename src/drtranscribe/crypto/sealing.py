@@ -10,15 +10,16 @@ A sealed stream (chunk and recording objects) is a sequence of frames::
 
     MAGIC (4 bytes) || frame || frame || ...      frame = length (4 bytes, big-endian) || sealed
 
-where frame ``i`` is sealed with ``{aad}#{i}``, so frames cannot be reordered, dropped from
-the middle, or spliced in from another object without the open failing.
+where frame ``i`` is sealed with ``{aad}#{i}``, and the last frame with ``{aad}#{i}#last``,
+so frames cannot be reordered, dropped (from the middle or the end), or spliced in from
+another object without the open failing. A frame is at most :data:`MAX_FRAME_BYTES`.
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -32,6 +33,9 @@ OVERHEAD = NONCE_BYTES + TAG_BYTES
 MAGIC = b"DRE1"  # drTranscribe encrypted, format 1
 _LENGTH = struct.Struct(">I")
 FRAME_OVERHEAD = _LENGTH.size + OVERHEAD
+#: Larger than any frame written (a chunk is at most a few MB): a corrupt length is caught
+#: before it is buffered.
+MAX_FRAME_BYTES = 64 * 1024 * 1024
 
 
 class SealError(StorageError):
@@ -56,14 +60,19 @@ def open_sealed(key: bytes, sealed: bytes, aad: str) -> bytes:
         raise SealError("sealed value does not open with this key here") from None
 
 
-def seal_frame(key: bytes, plaintext: bytes, aad: str, index: int) -> bytes:
-    sealed = seal(key, plaintext, f"{aad}#{index}")
+def _frame_aad(aad: str, index: int, last: bool) -> str:
+    return f"{aad}#{index}#last" if last else f"{aad}#{index}"
+
+
+def seal_frame(key: bytes, plaintext: bytes, aad: str, index: int, *, last: bool) -> bytes:
+    sealed = seal(key, plaintext, _frame_aad(aad, index, last))
     return _LENGTH.pack(len(sealed)) + sealed
 
 
-def seal_stream(key: bytes, parts: list[bytes], aad: str, first_index: int = 0) -> bytes:
+def seal_stream(key: bytes, parts: list[bytes], aad: str) -> bytes:
     """A whole sealed object (MAGIC and frames) from ``parts``, one frame each."""
-    frames = [seal_frame(key, p, aad, first_index + i) for i, p in enumerate(parts)]
+    last = len(parts) - 1
+    frames = [seal_frame(key, p, aad, i, last=i == last) for i, p in enumerate(parts)]
     return MAGIC + b"".join(frames)
 
 
@@ -73,7 +82,9 @@ def sealed_size(plain_sizes: list[int]) -> int:
 
 
 class FrameReader:
-    """Opens a sealed stream fed in blocks of any size, frame by frame."""
+    """Opens a sealed stream fed in blocks of any size, frame by frame. A frame is given
+    out once the next one has begun (only then is it known not to be the last); the last
+    one at :meth:`close`, which fails unless the stream ended on its sealed last frame."""
 
     def __init__(self, key: bytes, aad: str) -> None:
         self._key = key
@@ -81,6 +92,7 @@ class FrameReader:
         self._buffer = bytearray()
         self._index = 0
         self._magic_seen = False
+        self._held: bytes | None = None  # the latest frame, sealed: last or not?
 
     def feed(self, block: bytes) -> Iterator[bytes]:
         self._buffer += block
@@ -93,33 +105,34 @@ class FrameReader:
             self._magic_seen = True
         while len(self._buffer) >= _LENGTH.size:
             (length,) = _LENGTH.unpack_from(self._buffer)
+            if length > MAX_FRAME_BYTES + OVERHEAD:
+                raise SealError("sealed frame longer than any written")
             end = _LENGTH.size + length
             if len(self._buffer) < end:
                 return
             sealed = bytes(self._buffer[_LENGTH.size : end])
             del self._buffer[:end]
-            yield open_sealed(self._key, sealed, f"{self._aad}#{self._index}")
-            self._index += 1
+            if self._held is not None:
+                yield self._open(self._held, last=False)
+            self._held = sealed
 
-    def close(self) -> None:
-        if self._buffer or not self._magic_seen:
+    def _open(self, sealed: bytes, *, last: bool) -> bytes:
+        plain = open_sealed(self._key, sealed, _frame_aad(self._aad, self._index, last))
+        self._index += 1
+        return plain
+
+    def close(self) -> bytes:
+        """The last frame's plaintext; SealError if the stream was cut anywhere."""
+        if self._buffer or not self._magic_seen or self._held is None:
             raise SealError("sealed stream truncated")
+        held, self._held = self._held, None
+        return self._open(held, last=True)
 
 
 def open_stream(key: bytes, data: bytes, aad: str) -> bytes:
     reader = FrameReader(key, aad)
     opened = b"".join(reader.feed(data))
-    reader.close()
-    return opened
-
-
-async def open_blocks(key: bytes, blocks: AsyncIterator[bytes], aad: str) -> AsyncIterator[bytes]:
-    """The plaintext of a sealed stream read in blocks, frame by frame."""
-    reader = FrameReader(key, aad)
-    async for block in blocks:
-        for plain in reader.feed(block):
-            yield plain
-    reader.close()
+    return opened + reader.close()
 
 
 class ObjectSeal:
@@ -137,14 +150,17 @@ class ObjectSeal:
         return seal_stream(self._key, [wav], name)
 
     def open_chunk(self, name: str, stored: bytes) -> bytes:
+        if stored.startswith(b"RIFF"):  # written before sealing existed: see docs/deploy.md
+            return stored
         return open_stream(self._key, stored, name)
 
-    def header(self, name: str, wav_header: bytes) -> bytes:
-        return MAGIC + seal_frame(self._key, wav_header, name, 0)
+    def header(self, name: str, wav_header: bytes, *, last: bool) -> bytes:
+        """Frame 0 of the recording ``name`` (the last one only when it holds no chunk)."""
+        return MAGIC + seal_frame(self._key, wav_header, name, 0, last=last)
 
-    def body(self, name: str, index: int, pcm: bytes) -> bytes:
+    def body(self, name: str, index: int, pcm: bytes, *, last: bool) -> bytes:
         """Frame ``index`` (from 1) of the recording ``name``."""
-        return seal_frame(self._key, pcm, name, index)
+        return seal_frame(self._key, pcm, name, index, last=last)
 
     def reader(self, name: str) -> FrameReader:
         return FrameReader(self._key, name)

@@ -176,6 +176,7 @@ class LiveSession:
         if not token_matches(meta, message.resume_token) or meta.get("tenant", "default") != tenant:
             raise SessionError("session_not_found", "no such session (or it has expired)")
         token = await store.take(sid, instance=services.instance_id)
+        await store.ensure_key(sid)  # a session from before sealing gets its key now
         snap = await store.snapshot(sid)
         if snap is None:
             raise SessionError("session_not_found", "no such session (or it has expired)")
@@ -294,6 +295,7 @@ class LiveSession:
                 await task
         self._tasks.clear()
         self.notes.close()
+        self.services.store.keys_of.forget(self.session_id)  # no longer served here
         self.log.info("session.detached", next_seq=self.next_seq)
 
     # ------------------------------------------------------------------ input

@@ -9,7 +9,7 @@ refreshes the session TTL on all of them)::
     drt:{sid}:done      set    seqs whose audio has been transcribed
     drt:{sid}:segments  hash   segment id -> Segment JSON
     drt:{sid}:note      hash   version, note (JSON), through (segment id -> text it reflects)
-    drt:{sid}:client    hash   client metadata (never logged)
+    drt:{sid}:client    hash   "sealed": the client's metadata as one sealed JSON (never logged)
     drt:{sid}:fence     string the fencing token of the current writer (INCR on takeover)
     drt:{sid}:lease     string which instance holds the session, and with which token
 
@@ -47,7 +47,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from drtranscribe.crypto.keys import SessionKeyMissing, SessionKeys
-from drtranscribe.crypto.sealing import SealError, open_sealed, seal
+from drtranscribe.crypto.sealing import open_sealed, seal
 from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import SessionTakenOver, StateStoreError
@@ -129,20 +129,37 @@ class SessionStore:
         self.keys_of = keys  # the sessions' data keys (a store apart from Redis)
         self._fenced_write = client.register_script(_FENCED_WRITE)
 
-    async def _seal(self, session_id: str, where: str, value: str) -> str:
+    async def ensure_key(self, session_id: str) -> None:
+        """The session's data key, made now for a session created before sealing existed
+        (its meta lacks ``sealed``): what it writes from now on is sealed. A session whose
+        key is gone otherwise was erased: :class:`SessionTakenOver`."""
         try:
-            key = await self.keys_of.get(session_id)
-        except SessionKeyMissing:  # erased under this writer: it is fenced out for good
-            raise SessionTakenOver("this session was erased") from None
-        sealed = seal(key, value.encode("utf-8"), f"{session_id}:{where}")
+            await self.keys_of.get(session_id)
+            return
+        except SessionKeyMissing:
+            pass
+        meta = await self.meta(session_id)
+        if not meta or meta.get("sealed"):  # erased (or erasing): fenced out for good
+            raise SessionTakenOver("this session was erased")
+        await self.keys_of.create(session_id)
+
+        async def mark_sealed() -> None:
+            await self.client.hset(key(session_id, "meta"), "sealed", "1")  # type: ignore[misc]
+
+        await self._run(mark_sealed)
+
+    async def _seal(self, session_id: str, where: str, value: str) -> str:
+        await self.ensure_key(session_id)
+        data_key = await self.keys_of.get(session_id)
+        sealed = seal(data_key, value.encode("utf-8"), f"{session_id}:{where}")
         return SEALED_PREFIX + base64.b64encode(sealed).decode("ascii")
 
     async def _open(self, session_id: str, where: str, value: str) -> str:
         if not value.startswith(SEALED_PREFIX):
-            raise SealError("a patient-content value is not sealed")
-        key = await self.keys_of.get(session_id)
+            return value  # written before sealing existed (docs/deploy.md, "Rolling out")
+        data_key = await self.keys_of.get(session_id)
         sealed = base64.b64decode(value[len(SEALED_PREFIX) :])
-        return open_sealed(key, sealed, f"{session_id}:{where}").decode("utf-8")
+        return open_sealed(data_key, sealed, f"{session_id}:{where}").decode("utf-8")
 
     async def _run(self, op: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -177,10 +194,8 @@ class SessionStore:
         """Create a session owned by ``instance``; returns its fencing token (1). Its data
         key is made and stored first: nothing is written that it does not seal."""
         await self.keys_of.create(session_id)
-        sealed_client = {
-            field: await self._seal(session_id, f"client:{field}", value)
-            for field, value in client_meta.items()
-        }
+        # The client's metadata as one sealed value: its field names may say something too.
+        sealed_client = await self._seal(session_id, "client", json.dumps(dict(client_meta)))
         empty_note = await self._seal(session_id, "note", "{}")
 
         async def op() -> int:
@@ -189,12 +204,13 @@ class SessionStore:
                     key(session_id, "meta"),
                     mapping={
                         **meta,
+                        "sealed": 1,
                         "created_at": time.time(),
                         "resume_token_sha256": hash_token(resume_token),
                     },
                 )
-                if sealed_client:
-                    pipe.hset(key(session_id, "client"), mapping=sealed_client)
+                if client_meta:
+                    pipe.hset(key(session_id, "client"), "sealed", sealed_client)
                 pipe.hset(key(session_id, "note"), mapping={"version": 0, "note": empty_note})
                 pipe.set(key(session_id, "fence"), 1)
                 pipe.set(key(session_id, "lease"), f"{instance}:1")
@@ -395,7 +411,12 @@ class SessionStore:
         raw: dict[str, str] = await self._run(
             lambda: self.client.hgetall(key(session_id, "client"))  # type: ignore[arg-type,return-value]
         )
-        return {f: await self._open(session_id, f"client:{f}", v) for f, v in raw.items()}
+        if "sealed" in raw:
+            opened: dict[str, str] = json.loads(
+                await self._open(session_id, "client", raw["sealed"])
+            )
+            return opened
+        return raw  # written before sealing existed
 
     async def delete(self, session_id: str) -> int:
         """Erase the session (fencing out a live writer first): its data key is destroyed

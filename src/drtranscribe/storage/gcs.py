@@ -94,6 +94,7 @@ from drtranscribe.crypto.sealing import ObjectSeal
 from drtranscribe.errors import AudioNotFound, AudioStoreError
 from drtranscribe.storage.base import chunk_key, session_of_final
 from drtranscribe.storage.local import pcm_body
+from drtranscribe.storage.sealed import open_chunk, open_recording, seal_chunk, seal_of
 
 log = structlog.get_logger(__name__)
 
@@ -168,11 +169,11 @@ class GcsAudioStore:
         return f"gs://{self.bucket_name}/{_checked_key(key)}"
 
     async def _seal(self, session_id: str) -> ObjectSeal:
-        return ObjectSeal(await self.keys.get(session_id))
+        return await seal_of(self.keys, session_id)
 
     async def put_chunk(self, session_id: str, seq: int, wav: bytes) -> None:
         key = chunk_key(_checked_session(session_id), seq)
-        sealed = (await self._seal(session_id)).chunk(key, wav)
+        sealed = await seal_chunk(await self._seal(session_id), key, wav)
         await self._run("put_chunk", key, self._put_blocking, key, sealed)
 
     async def get_chunk(self, session_id: str, seq: int) -> bytes:
@@ -181,7 +182,7 @@ class GcsAudioStore:
         stored = await self._run(
             "get_chunk", key, self._download_blocking, key, self.live_retry, self.live_timeout_s
         )
-        return seal.open_chunk(key, stored)
+        return await open_chunk(seal, key, stored)
 
     async def combine(
         self, session_id: str, seqs: Sequence[int], key: str, *, sample_rate: int, channels: int
@@ -195,7 +196,7 @@ class GcsAudioStore:
         try:
             total = await self._stream_bodies(session_id, seqs, body_key, key, seal)
             header = wav_header(data_bytes=total, sample_rate=sample_rate, channels=channels)
-            sealed_header = seal.header(key, header)
+            sealed_header = seal.header(key, header, last=not seqs)
             await self._run(
                 "combine", header_key, self._put_new_blocking, header_key, sealed_header
             )
@@ -211,14 +212,16 @@ class GcsAudioStore:
         """The combined recording in ranged reads of ``block_bytes``, opened frame by
         frame: never all in memory."""
         _checked_key(key)
-        reader = (await self._seal(session_of_final(key))).reader(key)
+        seal = await self._seal(session_of_final(key))
         size = await self._run("iter_final", key, self._size_blocking, key)
-        for start in range(0, size, block_bytes):
-            end = min(size, start + block_bytes) - 1  # inclusive, as the API's Range is
-            block = await self._run("iter_final", key, self._range_blocking, key, start, end)
-            for plain in reader.feed(block):
-                yield plain
-        reader.close()
+
+        async def blocks() -> AsyncIterator[bytes]:
+            for start in range(0, size, block_bytes):
+                end = min(size, start + block_bytes) - 1  # inclusive, as the API's Range is
+                yield await self._run("iter_final", key, self._range_blocking, key, start, end)
+
+        async for plain in open_recording(seal, key, blocks()):
+            yield plain
 
     async def delete_session(self, session_id: str, final_keys: Sequence[str]) -> None:
         """Erase every object (every generation) under ``{session_id}/`` and the finals."""
@@ -289,9 +292,9 @@ class GcsAudioStore:
                 key, task = ahead.popleft()
                 data = await task
                 fetch_next()
-                body = pcm_body(key, seal.open_chunk(key, data))
+                body = pcm_body(key, await open_chunk(seal, key, data))
                 index += 1
-                frame = seal.body(final, index, bytes(body))
+                frame = seal.body(final, index, bytes(body), last=index == len(seqs))
                 await self._run("combine", body_key, writer.write, frame)
                 total += len(body)
             await self._run("combine", body_key, writer.close)

@@ -13,6 +13,7 @@ from drtranscribe.crypto.keys import SessionKeys
 from drtranscribe.crypto.sealing import ObjectSeal
 from drtranscribe.errors import AudioNotFound, AudioStoreError
 from drtranscribe.storage.base import chunk_key, session_of_final
+from drtranscribe.storage.sealed import open_chunk, open_recording, seal_chunk, seal_of
 
 
 class LocalAudioStore:
@@ -22,7 +23,7 @@ class LocalAudioStore:
         self.keys = keys
 
     async def _seal(self, session_id: str) -> ObjectSeal:
-        return ObjectSeal(await self.keys.get(session_id))
+        return await seal_of(self.keys, session_id)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -35,7 +36,7 @@ class LocalAudioStore:
 
     async def put_chunk(self, session_id: str, seq: int, wav: bytes) -> None:
         key = chunk_key(session_id, seq)
-        sealed = (await self._seal(session_id)).chunk(key, wav)
+        sealed = await seal_chunk(await self._seal(session_id), key, wav)
         try:
             await asyncio.to_thread(_write_atomic, self._path(key), sealed)
         except OSError as exc:  # disk full, permissions: not stored, so not acked
@@ -50,7 +51,7 @@ class LocalAudioStore:
             raise AudioNotFound(f"get_chunk {key}: not found", retryable=False) from exc
         except OSError as exc:
             raise AudioStoreError(f"get_chunk {key}: {exc.strerror}") from exc
-        return seal.open_chunk(key, stored)
+        return await open_chunk(seal, key, stored)
 
     async def combine(
         self, session_id: str, seqs: Sequence[int], key: str, *, sample_rate: int, channels: int
@@ -66,17 +67,20 @@ class LocalAudioStore:
 
     async def iter_final(self, key: str, block_bytes: int = 1024 * 1024) -> AsyncIterator[bytes]:
         """The combined recording in blocks, opened frame by frame: never all in memory."""
-        reader = (await self._seal(session_of_final(key))).reader(key)
+        seal = await self._seal(session_of_final(key))
         path = self._path(key)
         try:
             handle = await asyncio.to_thread(open, path, "rb")
         except FileNotFoundError as exc:
             raise AudioNotFound(f"iter_final {key}: not found", retryable=False) from exc
-        try:
+
+        async def blocks() -> AsyncIterator[bytes]:
             while block := await asyncio.to_thread(handle.read, block_bytes):
-                for plain in reader.feed(block):
-                    yield plain
-            reader.close()
+                yield block
+
+        try:
+            async for plain in open_recording(seal, key, blocks()):
+                yield plain
         finally:
             handle.close()
 
@@ -119,11 +123,11 @@ def _combine_wavs(
         out.write(b"\0" * ObjectSeal.HEADER_BYTES)
         for index, (key, src) in enumerate(sources, start=1):
             body = pcm_body(key, seal.open_chunk(key, src.read_bytes()))
-            out.write(seal.body(dest_key, index, bytes(body)))
+            out.write(seal.body(dest_key, index, bytes(body), last=index == len(sources)))
             total += len(body)
         out.seek(0)
         header = wav_header(data_bytes=total, sample_rate=sample_rate, channels=channels)
-        out.write(seal.header(dest_key, header))
+        out.write(seal.header(dest_key, header, last=not sources))
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, dest)
