@@ -75,7 +75,8 @@ def measure() -> dict[str, object]:
             and m not in ("drtranscribe", "drtranscribe.app", "drtranscribe.runtime",
                           "drtranscribe.cli", "drtranscribe.inprocess", "drtranscribe.docs_gen",
                           "drtranscribe.devserver", "drtranscribe.providers",
-                          "drtranscribe.render", "drtranscribe.client"))
+                          "drtranscribe.render", "drtranscribe.client",
+                          "drtranscribe.services"))
         or (m.startswith(DOMAIN) and not i.startswith(DOMAIN) and i != "drtranscribe.errors")
     )  # fmt: skip
     functions.sort(reverse=True)

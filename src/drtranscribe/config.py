@@ -81,30 +81,39 @@ class ChainSettings(BaseModel):
         default=3, ge=1, description="Consecutive failures that open a breaker."
     )
     cooldown_s: float = Field(default=30.0, description="Open breaker refuses calls this long.")
-    min_interval_s: float = Field(
-        default=0.0,
-        ge=0.0,
-        description="Extraction only, when an extractor of the chain pays per token: least "
-        "time between two calls (segments arriving meanwhile are coalesced or drafted; stop "
-        "does not wait).",
-    )
-    min_new_tokens: int = Field(
-        default=0,
-        ge=0,
-        description="Extraction only, when an extractor of the chain pays per token: call "
-        "it once the transcript it has not read reaches this many tokens (characters / 4); "
-        "stop always calls. Sets the LLM cost per consultation (docs/benchmarks.md).",
-    )
-    drafts: bool = Field(
-        default=True,
-        description="Extraction only: between two calls of a paid extractor, show what the "
-        "local rules find in the unread transcript as provisional note items.",
-    )
 
 
 #: A paid extraction chain reads this much new final transcript per call: input tokens
 #: stay within 3x the transcript's (bench/llm_tokens.py; docs/benchmarks.md, section 5).
 DEFAULT_LLM_MIN_NEW_TOKENS = 1200
+
+#: The note's cadence settings, once under ``resilience.extraction`` (still read there).
+NOTE_CADENCE = ("min_new_tokens", "min_interval_s", "drafts")
+
+
+class NoteSettings(BaseModel):
+    """How the note is kept: how often a paid extractor (an LLM) reads the transcript, and
+    what the clinician sees in between. Free extractors (the local rules) run on every
+    update. The cost per setting: docs/benchmarks.md, section 5."""
+
+    min_new_tokens: int = Field(
+        default=DEFAULT_LLM_MIN_NEW_TOKENS,
+        ge=0,
+        description="Call a paid extractor once the transcript it has not read reaches this "
+        "many tokens (characters / 4); stop always calls. Lower: a fresher LLM note at a "
+        "higher cost.",
+    )
+    min_interval_s: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Least time between two calls of a paid extractor (segments arriving "
+        "meanwhile are coalesced or drafted; stop does not wait).",
+    )
+    drafts: bool = Field(
+        default=True,
+        description="Between two calls of a paid extractor, show what the local rules find "
+        "in the unread transcript as provisional note items.",
+    )
 
 
 class ResilienceSettings(BaseModel):
@@ -114,9 +123,7 @@ class ResilienceSettings(BaseModel):
         )
     )
     extraction: ChainSettings = Field(
-        default_factory=lambda: ChainSettings(
-            deadline_s=60.0, hedge_after_s=15.0, min_new_tokens=DEFAULT_LLM_MIN_NEW_TOKENS
-        )
+        default_factory=lambda: ChainSettings(deadline_s=60.0, hedge_after_s=15.0)
     )
     probe_interval_s: float = Field(
         default=300.0, description="Background health probe of every provider (synthetic input)."
@@ -278,7 +285,28 @@ class Settings(BaseSettings):
     )
     limits: LimitSettings = Field(default_factory=LimitSettings)
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
+    note: NoteSettings = Field(default_factory=NoteSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_cadence_moved(cls, data: Any) -> Any:
+        """``resilience.extraction.{min_new_tokens,min_interval_s,drafts}`` (and their
+        ``DRT_RESILIENCE__EXTRACTION__*`` variables) still work: they now set ``note.*``,
+        and win over it (the old names come from a deployment that meant them)."""
+        if not isinstance(data, dict):
+            return data
+        resilience = data.get("resilience")
+        extraction = resilience.get("extraction") if isinstance(resilience, dict) else None
+        if not isinstance(extraction, dict) or not any(k in extraction for k in NOTE_CADENCE):
+            return data
+        extraction = dict(extraction)
+        note = dict(data.get("note") or {})
+        for name in NOTE_CADENCE:
+            if name in extraction:
+                note[name] = extraction.pop(name)
+        assert isinstance(resilience, dict)
+        return {**data, "note": note, "resilience": {**resilience, "extraction": extraction}}
 
     @model_validator(mode="after")
     def _no_placeholder_keys(self) -> Settings:

@@ -30,7 +30,7 @@ from drtranscribe.secrets.factory import (
     refresh_periodically,
     reject_placeholders,
 )
-from drtranscribe.session.services import SessionServices
+from drtranscribe.services import ProcessServices
 from drtranscribe.state.embedded import EmbeddedRedis
 from drtranscribe.state.store import SessionStore, connect
 from drtranscribe.storage.base import AudioStore
@@ -43,7 +43,7 @@ log = structlog.get_logger(__name__)
 @asynccontextmanager
 async def services_for(
     settings: Settings, *, monitor: bool = True
-) -> AsyncIterator[SessionServices]:
+) -> AsyncIterator[ProcessServices]:
     """Everything a process serves sessions with; ``monitor`` runs background probes."""
     async with AsyncExitStack() as stack:
         redis_url = settings.redis_url
@@ -75,7 +75,7 @@ async def services_for(
         for extractor in extractors:
             stack.push_async_callback(extractor.aclose)
 
-        services = SessionServices(
+        services = ProcessServices(
             settings=settings,
             store=store,
             audio=audio,

@@ -18,7 +18,13 @@ import pytest
 from pydantic import BaseModel
 
 from drtranscribe.audio.pcm import PcmAudio
-from drtranscribe.config import ChainSettings, ResilienceSettings, SegmentSettings, Settings
+from drtranscribe.config import (
+    ChainSettings,
+    NoteSettings,
+    ResilienceSettings,
+    SegmentSettings,
+    Settings,
+)
 from drtranscribe.crypto.keys import LocalKeyStore, SessionKeys
 from drtranscribe.domain.note import ClinicalNote, Medication
 from drtranscribe.errors import ProviderConnectionError
@@ -26,8 +32,8 @@ from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.protocol import AudioFormat, StartMessage
 from drtranscribe.resilience.chain import ChainPolicy, FallbackChain
 from drtranscribe.resilience.retry import RetryPolicy
+from drtranscribe.services import ProcessServices
 from drtranscribe.session.live import LiveSession
-from drtranscribe.session.services import SessionServices
 from drtranscribe.state.store import SessionStore, connect
 from drtranscribe.storage.local import LocalAudioStore
 from drtranscribe.transcription.base import Priority, SpeechToText, TranscriptionRequest
@@ -149,23 +155,23 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
         drafts: bool = True,
         cooldown_s: float = 30.0,
     ) -> tuple[LiveSession, Sent]:
-        cadence = ChainSettings(
-            min_interval_s=min_interval_s,
-            min_new_tokens=min_new_tokens,
-            drafts=drafts,
-            cooldown_s=cooldown_s,  # also spaces the LLM failures counted towards adopting
+        cadence = NoteSettings(
+            min_interval_s=min_interval_s, min_new_tokens=min_new_tokens, drafts=drafts
         )
+        # the cooldown also spaces the LLM failures counted towards adopting
+        extraction = ChainSettings(cooldown_s=cooldown_s)
         settings = Settings(
             environment="test",
             data_dir=tmp_path,
             redis_url=redis_url,
             segments=SegmentSettings(max_window_seconds=28, min_window_seconds=8),
-            resilience=ResilienceSettings(extraction=cadence),
+            resilience=ResilienceSettings(extraction=extraction),
+            note=cadence,
         )
         keys = SessionKeys(LocalKeyStore(tmp_path / "keys"))
         store = SessionStore(connect(redis_url, socket_timeout_s=1), ttl_s=600, keys=keys)
         stores.append(store)
-        services = SessionServices(
+        services = ProcessServices(
             settings=settings,
             store=store,
             audio=LocalAudioStore(tmp_path / "audio", keys=keys),

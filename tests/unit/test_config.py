@@ -60,3 +60,21 @@ def test_placeholder_provider_keys_are_refused_outside_development(yaml_file: Pa
     assert "changeme" not in str(info.value)
     real = {"groq": {"api_key": "gsk_" + "x7" * 20}}
     assert Settings(environment="production", providers=real).providers["groq"].configured
+
+
+def test_the_note_cadence_has_its_own_section_and_the_old_names_still_work(
+    yaml_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings().note.min_new_tokens == 1200  # the default
+    monkeypatch.setenv("DRT_NOTE__MIN_NEW_TOKENS", "600")
+    assert Settings().note.min_new_tokens == 600
+    # A deployment that still sets the old variables gets what it meant.
+    monkeypatch.setenv("DRT_RESILIENCE__EXTRACTION__MIN_NEW_TOKENS", "300")
+    monkeypatch.setenv("DRT_RESILIENCE__EXTRACTION__DRAFTS", "false")
+    monkeypatch.setenv("DRT_RESILIENCE__EXTRACTION__COOLDOWN_S", "7")
+    settings = Settings()
+    assert (settings.note.min_new_tokens, settings.note.drafts) == (300, False)
+    assert settings.resilience.extraction.cooldown_s == 7  # the chain's own setting stays
+    yaml_file.write_text("resilience:\n  extraction: {min_interval_s: 120}\n")
+    monkeypatch.delenv("DRT_RESILIENCE__EXTRACTION__MIN_NEW_TOKENS")
+    assert Settings().note.min_interval_s == 120  # an old settings file too

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from drtranscribe.session.services import SessionServices
+from drtranscribe.services import ProcessServices
 
 router = APIRouter()
 
@@ -24,7 +24,7 @@ async def health() -> dict[str, str]:
     response_class=PlainTextResponse,
 )
 async def metrics(request: Request) -> PlainTextResponse:
-    services: SessionServices = request.app.state.services
+    services: ProcessServices = request.app.state.services
     return PlainTextResponse(
         generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )
@@ -39,7 +39,7 @@ async def metrics(request: Request) -> PlainTextResponse:
     responses={503: {"description": "Not ready; the body says why."}},
 )
 async def readiness(request: Request) -> JSONResponse:
-    services: SessionServices = request.app.state.services
+    services: ProcessServices = request.app.state.services
     redis_ok = await services.store.ping()
     stt_ok = bool(services.stt.available())
     extraction_ok = bool(services.extraction.available())

@@ -16,20 +16,20 @@ from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import AudioNotFound, SessionTakenOver
 from drtranscribe.protocol import AudioLocation
+from drtranscribe.services import ProcessServices
 from drtranscribe.session.live import new_session_id
-from drtranscribe.session.services import SessionServices
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Session id.")]
 
 
-def services_of(request: Request) -> SessionServices:
-    services: SessionServices = request.app.state.services
+def services_of(request: Request) -> ProcessServices:
+    services: ProcessServices = request.app.state.services
     return services
 
 
-Services = Annotated[SessionServices, Depends(services_of)]
+Services = Annotated[ProcessServices, Depends(services_of)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
 
@@ -85,7 +85,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 async def _meta_or_404(
-    services: SessionServices, session_id: str, principal: Principal
+    services: ProcessServices, session_id: str, principal: Principal
 ) -> dict[str, str]:
     """The session's metadata; another tenant's session is "not found" like a missing one."""
     meta = await services.store.meta(session_id)

@@ -46,8 +46,8 @@ from drtranscribe.protocol import (
     dump,
     parse_client_message,
 )
+from drtranscribe.services import ProcessServices
 from drtranscribe.session.live import LiveSession
-from drtranscribe.session.services import SessionServices
 from drtranscribe.tokenbucket import TokenBucket
 
 log = structlog.get_logger(__name__)
@@ -73,7 +73,7 @@ class _Closing(Exception):
 
 
 class _Connection:
-    def __init__(self, websocket: WebSocket, services: SessionServices) -> None:
+    def __init__(self, websocket: WebSocket, services: ProcessServices) -> None:
         self.ws = websocket
         self.services = services
         self.settings = services.settings
@@ -351,7 +351,7 @@ _RESTARTING = WarningMessage(
 
 @router.websocket("/v1/stream")
 async def stream(websocket: WebSocket) -> None:
-    services: SessionServices = websocket.app.state.services
+    services: ProcessServices = websocket.app.state.services
     await websocket.accept()
     if getattr(websocket.app.state, "draining", False):
         await websocket.send_text(dump(_RESTARTING))

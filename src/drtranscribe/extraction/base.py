@@ -43,7 +43,7 @@ class Extractor(ABC):
 
     name: str = "extractor"
     #: True when every call costs money by the token (hosted LLMs): the note worker then
-    #: calls at a cadence (``resilience.extraction.min_new_tokens``) and drafts with the
+    #: calls at a cadence (``note.min_new_tokens``) and drafts with the
     #: local rules in between. False: called on every update.
     pays_per_token: ClassVar[bool] = False
     #: False: the chain never hedges to this extractor (it is asked only once the ones

@@ -1,7 +1,7 @@
 """Drafts: what the local rules find in speech the note's LLM has not read yet.
 
 An LLM extractor costs money per token, so the note worker calls it at a cadence
-(``resilience.extraction.min_new_tokens``: one call per so much new transcript), not on
+(``note.min_new_tokens``: one call per so much new transcript), not on
 every segment. In between, the note would stand still for a minute or more while the
 clinician talks. Drafts fill that gap: the local rules extractor (about a millisecond)
 reads the segments the LLM has not read, and what it finds that the confirmed note does

@@ -18,7 +18,7 @@ providers with prompt caching bill at a discount) + the note + at most
 ``context_segments`` segments + the changed segments: the input per update does not
 grow with the length of the consultation (only with the note), and the total over a
 consultation grows linearly. How often to call is the note worker's business
-(``resilience.extraction.min_new_tokens``); ``bench/llm_tokens.py`` measures the total.
+(``note.min_new_tokens``); ``bench/llm_tokens.py`` measures the total.
 
 New items are named by the server (``llm_note.merge_changes``), so the prompt need not
 teach an id convention.

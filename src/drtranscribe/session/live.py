@@ -55,8 +55,8 @@ from drtranscribe.protocol import (
     StartMessage,
     TranscriptMessage,
 )
+from drtranscribe.services import ProcessServices
 from drtranscribe.session.note_keeper import NoteKeeper
-from drtranscribe.session.services import SessionServices
 from drtranscribe.session.window import Window, should_close
 from drtranscribe.state.store import ChunkRecord, token_matches
 from drtranscribe.storage.base import final_key
@@ -79,7 +79,7 @@ def new_session_id() -> str:
 class LiveSession:
     def __init__(
         self,
-        services: SessionServices,
+        services: ProcessServices,
         session_id: str,
         audio_format: AudioFormat,
         language: str,
@@ -126,7 +126,7 @@ class LiveSession:
     @classmethod
     async def start(
         cls,
-        services: SessionServices,
+        services: ProcessServices,
         message: StartMessage,
         emit: Emit,
         *,
@@ -162,7 +162,7 @@ class LiveSession:
     @classmethod
     async def resume(
         cls,
-        services: SessionServices,
+        services: ProcessServices,
         message: ResumeMessage,
         emit: Emit,
         *,

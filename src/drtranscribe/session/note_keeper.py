@@ -17,7 +17,7 @@ Cadence (only when some extractor of the chain pays per token; a free one is cal
 every update and reads every segment): a paid chain reads final segments only, each
 once (an open window's interim text changes with every chunk; re-sending it would bill
 it again and again: drafts show it instead). It is called when the unread final
-transcript reaches ``resilience.extraction.min_new_tokens`` (estimated as characters /
+transcript reaches ``note.min_new_tokens`` (estimated as characters /
 4) and at least ``min_interval_s`` has passed since the last call, and always when the
 session stops, so the final note is the chain's. ``bench/llm_tokens.py`` measures what
 a cadence costs.
@@ -50,7 +50,7 @@ from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.diff import note_patch
 from drtranscribe.extraction.drafts import adopt, confirmed, with_drafts
 from drtranscribe.protocol import ErrorMessage, NoteMessage
-from drtranscribe.session.services import SessionServices
+from drtranscribe.services import ProcessServices
 
 Emit = Callable[[NoteMessage | ErrorMessage], Awaitable[None]]
 
@@ -74,7 +74,7 @@ def chain_reads(segments: list[Segment], *, pays_per_token: bool) -> list[Segmen
 class NoteKeeper:
     def __init__(
         self,
-        services: SessionServices,
+        services: ProcessServices,
         session_id: str,
         *,
         token: int,
@@ -93,7 +93,7 @@ class NoteKeeper:
         self.note = ClinicalNote()
         self.version = 0
         self.read: dict[str, str] = {}  # segment id -> the text the chain has read
-        cadence = services.settings.resilience.extraction
+        cadence = services.settings.note
         self._min_new_tokens = cadence.min_new_tokens
         self._min_interval_s = cadence.min_interval_s
         self._drafts = cadence.drafts
@@ -103,7 +103,7 @@ class NoteKeeper:
         self._last_call = -float("inf")
         self._llm_failures = 0  # counted LLM failures on the unread text (see _update)
         self._failure_counted_at = -float("inf")
-        self._spacing_s = cadence.cooldown_s
+        self._spacing_s = services.settings.resilience.extraction.cooldown_s
         self._wake: asyncio.TimerHandle | None = None
         self._dirty = asyncio.Event()
         self._idle = asyncio.Condition()

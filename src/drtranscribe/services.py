@@ -1,4 +1,5 @@
-"""What every session shares: built once per process by the app (or the CLI)."""
+"""The process container: what every session of this process shares (stores, provider
+chains, auth, metrics), built once by the app or the CLI (`runtime.services_for`)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def new_instance_id() -> str:
 
 
 @dataclass
-class SessionServices:
+class ProcessServices:
     settings: Settings
     store: SessionStore
     audio: AudioStore
