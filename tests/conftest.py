@@ -42,6 +42,11 @@ def _manifest() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def speech() -> dict[str, SpeechFixture]:
+    return speech_fixtures()
+
+
+def speech_fixtures() -> dict[str, SpeechFixture]:
+    """The committed speech fixtures by name, as ``manifest.json`` describes them."""
     return {
         name: SpeechFixture(
             name=name,

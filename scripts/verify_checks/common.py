@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from tests.conftest import FIXTURES, SpeechFixture
+from tests.conftest import SpeechFixture, speech_fixtures
 
 from drtranscribe import devserver
 from drtranscribe.audio.file import load_audio_file
@@ -56,15 +56,7 @@ class ServedSession:
 
 
 def speech_fixture(name: str) -> SpeechFixture:
-    entry = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))[name]
-    return SpeechFixture(
-        name=name,
-        path=FIXTURES / entry["file"],
-        text=entry.get("text", ""),
-        keywords=list(entry.get("keywords", [])),
-        medications=list(entry.get("medications", [])),
-        duration_s=float(entry.get("duration_s", 0.0)),
-    )
+    return speech_fixtures()[name]
 
 
 def image_env(data_dir: Path) -> dict[str, str]:

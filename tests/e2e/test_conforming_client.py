@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from drtranscribe.audio.file import load_audio_file
+from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.client import ClientEvent, stream_audio
 from tests.conftest import SpeechFixture, start_server, stop_server
 
@@ -28,20 +29,24 @@ def _assert_complete(events: list[ClientEvent], duration_s: float) -> None:
     assert acks == list(range(len(acks)))
 
 
+async def _stream(
+    tmp_path: Path, env: dict[str, str], speech: dict[str, SpeechFixture]
+) -> tuple[PcmAudio, list[ClientEvent]]:
+    """consult_long streamed as fast as acked to a server with ``env``."""
+    server = start_server(tmp_path, env)
+    try:
+        audio = load_audio_file(speech["consult_long"].path)
+        return audio, [e async for e in stream_audio(server.ws_url, audio, realtime=False)]
+    finally:
+        stop_server(server)
+
+
 async def test_a_fast_client_paces_itself_by_the_announced_rate(
     tmp_path: Path, redis_url: str, speech: dict[str, SpeechFixture]
 ) -> None:
-    env = {
-        "DRT_REDIS_URL": redis_url,
-        "DRT_LIMITS__CHUNK_BURST": "2",
-        "DRT_LIMITS__CHUNK_RATE_PER_S": "3",
-    }
-    server = start_server(tmp_path, env)
-    try:
-        audio = load_audio_file(speech["consult_long"].path)  # 6 chunks: 4 beyond the burst
-        events = [e async for e in stream_audio(server.ws_url, audio, realtime=False)]
-    finally:
-        stop_server(server)
+    limits = {"DRT_LIMITS__CHUNK_BURST": "2", "DRT_LIMITS__CHUNK_RATE_PER_S": "3"}
+    # consult_long: 6 chunks, 4 beyond the burst
+    audio, events = await _stream(tmp_path, {"DRT_REDIS_URL": redis_url, **limits}, speech)
     (session,) = _received(events, "session")
     assert session["limits"]["chunk_rate_per_s"] == 3  # type: ignore[index]
     assert session["limits"]["chunk_burst"] == 2  # type: ignore[index]
@@ -55,17 +60,8 @@ async def test_retryable_refusals_are_resent_and_never_count_as_violations(
     tmp_path: Path, redis_url: str, speech: dict[str, SpeechFixture]
 ) -> None:
     """Back-pressure at every chunk: a conforming client waits and resends, however often."""
-    env = {
-        "DRT_REDIS_URL": redis_url,
-        "DRT_LIMITS__MAX_PENDING_CHUNKS": "1",
-        "DRT_LIMITS__MAX_VIOLATIONS": "2",
-    }
-    server = start_server(tmp_path, env)
-    try:
-        audio = load_audio_file(speech["consult_long"].path)
-        events = [e async for e in stream_audio(server.ws_url, audio, realtime=False)]
-    finally:
-        stop_server(server)
+    limits = {"DRT_LIMITS__MAX_PENDING_CHUNKS": "1", "DRT_LIMITS__MAX_VIOLATIONS": "2"}
+    audio, events = await _stream(tmp_path, {"DRT_REDIS_URL": redis_url, **limits}, speech)
     refusals = [e for e in _received(events, "error") if e["code"] == "backpressure"]
     assert len(refusals) > 2, "back-pressure never bit: the test proves nothing"
     assert all(r["retryable"] and r["seq"] is not None for r in refusals)
