@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+from tests.conftest import open_recording
 
 from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.wav import decode_wav
@@ -170,7 +171,8 @@ def _stored(final: dict[str, Any], chunks: list[Any]) -> list[str]:
     problems = []
     if stored != list(range(len(chunks))):
         problems.append(f"stored chunk files {stored}, expected 0..{len(chunks) - 1}")
-    combined = decode_wav(recording.read_bytes()).samples
+    # Stored sealed: opened with the session's data key, as the server would.
+    combined = decode_wav(open_recording(audio_root.parent, final["audio"]["uri"])).samples
     expected = np.concatenate([c.samples for c in chunks])
     if combined.shape != expected.shape or not np.array_equal(combined, expected):
         problems.append(
