@@ -72,7 +72,7 @@ from drtranscribe.transcription.base import (  # noqa: E402
     TranscriptionRequest,
     probe_audio,
 )
-from drtranscribe.transcription.openai_compat import GroqSTT, OpenAISTT  # noqa: E402
+from drtranscribe.vendors.openai.stt import GroqSTT, OpenAISTT  # noqa: E402
 
 AUDIO_SECONDS = 5.0
 PRIMARY = "groq"

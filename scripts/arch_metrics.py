@@ -74,7 +74,7 @@ def measure() -> dict[str, object]:
         if (m.count(".") == 1 and i.count(".") >= 2 and not i.startswith(DOMAIN)
             and m not in ("drtranscribe", "drtranscribe.app", "drtranscribe.runtime",
                           "drtranscribe.cli", "drtranscribe.inprocess", "drtranscribe.docs_gen",
-                          "drtranscribe.devserver", "drtranscribe.providers",
+                          "drtranscribe.devserver",
                           "drtranscribe.render", "drtranscribe.client",
                           "drtranscribe.services"))
         or (m.startswith(DOMAIN) and not i.startswith(DOMAIN) and i != "drtranscribe.errors")

@@ -19,7 +19,6 @@ from drtranscribe.auth.state import AuthState
 from drtranscribe.config import ChainSettings, Settings
 from drtranscribe.crypto.keys import GcsKeyStore, LocalKeyStore, SessionKeys
 from drtranscribe.errors import ConfigError, ProviderError
-from drtranscribe.extraction.registry import build_extractors
 from drtranscribe.metrics import BREAKER_STATE, Metrics
 from drtranscribe.resilience.breaker import BreakerState, CircuitBreaker
 from drtranscribe.resilience.chain import ChainPolicy, FallbackChain, P
@@ -35,7 +34,7 @@ from drtranscribe.state.embedded import EmbeddedRedis
 from drtranscribe.state.store import SessionStore, connect
 from drtranscribe.storage.base import AudioStore
 from drtranscribe.storage.local import LocalAudioStore
-from drtranscribe.transcription.registry import build_stt
+from drtranscribe.vendors.registry import build_extractors, build_stt
 
 log = structlog.get_logger(__name__)
 

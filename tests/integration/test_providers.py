@@ -27,8 +27,8 @@ from drtranscribe.errors import (
     ProviderTimeout,
 )
 from drtranscribe.transcription.base import TranscriptionRequest
-from drtranscribe.transcription.gemini import GeminiSTT
-from drtranscribe.transcription.openai_compat import AzureOpenAISTT, GroqSTT, OpenAISTT
+from drtranscribe.vendors.gemini.stt import GeminiSTT
+from drtranscribe.vendors.openai.stt import AzureOpenAISTT, GroqSTT, OpenAISTT
 from tests.fakes.provider_server import (  # noqa: F401 - pytest fixtures
     AZURE_API_VERSION,
     DEFAULT_TRANSCRIPT,

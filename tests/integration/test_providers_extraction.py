@@ -26,16 +26,16 @@ from drtranscribe.errors import (
     ProviderTimeout,
 )
 from drtranscribe.extraction.base import ExtractionRequest
-from drtranscribe.extraction.llm import (
+from drtranscribe.extraction.llm_base import PROBE_TEXT, LLMExtractor
+from drtranscribe.extraction.llm_note import strict_note_schema
+from drtranscribe.extraction.llm_prompt import SYSTEM_PROMPT, build_messages
+from drtranscribe.vendors.gemini.llm import GeminiExtractor
+from drtranscribe.vendors.openai.llm import (
     AzureOpenAIExtractor,
-    GeminiExtractor,
     GroqExtractor,
     OpenAICompatibleExtractor,
     OpenAIExtractor,
 )
-from drtranscribe.extraction.llm_base import PROBE_TEXT, LLMExtractor
-from drtranscribe.extraction.llm_note import strict_note_schema
-from drtranscribe.extraction.llm_prompt import SYSTEM_PROMPT, build_messages
 from tests.fakes.provider_server import (  # noqa: F401 - pytest fixtures
     AZURE_API_VERSION,
     DEFAULT_NOTE,

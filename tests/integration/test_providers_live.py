@@ -24,15 +24,15 @@ from drtranscribe.audio.file import load_audio_file
 from drtranscribe.config import ProviderSettings
 from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.extraction.base import ExtractionRequest
-from drtranscribe.extraction.llm import (
+from drtranscribe.transcription.base import TranscriptionRequest
+from drtranscribe.vendors.gemini.llm import GeminiExtractor
+from drtranscribe.vendors.gemini.stt import GeminiSTT
+from drtranscribe.vendors.openai.llm import (
     AzureOpenAIExtractor,
-    GeminiExtractor,
     GroqExtractor,
     OpenAIExtractor,
 )
-from drtranscribe.transcription.base import TranscriptionRequest
-from drtranscribe.transcription.gemini import GeminiSTT
-from drtranscribe.transcription.openai_compat import AzureOpenAISTT, GroqSTT, OpenAISTT
+from drtranscribe.vendors.openai.stt import AzureOpenAISTT, GroqSTT, OpenAISTT
 from tests.conftest import SpeechFixture
 from tests.segments import segment
 

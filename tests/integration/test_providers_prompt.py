@@ -46,7 +46,7 @@ from drtranscribe.extraction.llm_prompt import (
 )
 from drtranscribe.extraction.local import extract_note
 from drtranscribe.transcription.base import wav_bytes
-from drtranscribe.transcription.openai_compat import retry_after_seconds
+from drtranscribe.vendors.openai.client import retry_after_seconds
 from tests.segments import segment
 
 pytestmark = pytest.mark.unit

@@ -49,3 +49,28 @@ def test_item_identity() -> None:
     assert slug("Shortness of Breath!") == "shortness-of-breath"
     assert unique_id("med-aspirin", set()) == "med-aspirin"
     assert unique_id("med-aspirin", {"med-aspirin", "med-aspirin-2"}) == "med-aspirin-3"
+
+
+def test_every_provider_is_described_once_and_every_chain_name_exists() -> None:
+    from drtranscribe.config import Settings
+    from drtranscribe.vendors.registry import PROVIDERS
+
+    for name, provider in PROVIDERS.items():
+        assert provider.name == name
+        assert provider.stt is not None or provider.extraction is not None, name
+        assert (provider.needs == "nothing") == (not provider.env_keys and not provider.env_urls)
+    settings = Settings(environment="test")
+    assert {n for n in settings.stt_chain if PROVIDERS[n].stt is None} == set()
+    assert {n for n in settings.extraction_chain if PROVIDERS[n].extraction is None} == set()
+
+
+def test_an_unknown_provider_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    from drtranscribe.config import Settings
+    from drtranscribe.errors import ConfigError
+    from drtranscribe.vendors.registry import build_extractors, build_stt
+
+    with pytest.raises(ConfigError, match="unknown speech-to-text providers"):
+        build_stt(Settings(environment="test", stt_chain=["local"]))  # an extractor's name
+    with pytest.raises(ConfigError, match="no usable extraction provider"):
+        build_extractors(Settings(environment="test", extraction_chain=["openai"]))

@@ -25,8 +25,8 @@ import pytest
 import yaml
 
 from drtranscribe.auth.keys import ApiKeys
-from drtranscribe.providers import _ENV_KEYS
 from drtranscribe.resilience.breaker import BreakerState
+from drtranscribe.vendors.registry import PROVIDERS
 
 pytestmark = pytest.mark.unit
 
@@ -508,7 +508,7 @@ def test_service_secrets_are_secret_refs_named_as_the_app_reads_them(environment
     by_name = {e["name"]: e for e in env}
     assert len(by_name) == len(env)
     secret_vars = {name for name, e in by_name.items() if "valueFrom" in e}
-    provider_vars = {names[0] for names in _ENV_KEYS.values()} & secret_vars
+    provider_vars = {p.env_keys[0] for p in PROVIDERS.values() if p.env_keys} & secret_vars
     assert {"GROQ_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY"} <= provider_vars
     assert "DRT_REDIS_URL" in secret_vars
     for name in secret_vars:

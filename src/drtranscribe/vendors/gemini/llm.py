@@ -21,7 +21,7 @@ from drtranscribe.config import ProviderSettings
 from drtranscribe.extraction.llm_base import MAX_OUTPUT_TOKENS, Completion, LLMExtractor
 from drtranscribe.extraction.llm_note import strict_note_schema
 from drtranscribe.extraction.llm_prompt import DEFAULT_CONTEXT_SEGMENTS, NotePrompt
-from drtranscribe.transcription.gemini import (
+from drtranscribe.vendors.gemini.client import (
     GENAI_CALL_ERRORS,
     GeminiClient,
     raise_genai_error,

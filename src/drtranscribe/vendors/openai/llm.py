@@ -22,13 +22,13 @@ is validated, and an invalid one is a retryable ``ProviderInvalidResponse``.
 
 Prompting is incremental (:mod:`drtranscribe.extraction.llm_prompt`); the shared flow
 (validation, stable ids, the ``extract.llm_call`` log line with token usage, the probe)
-is :class:`~drtranscribe.extraction.llm_base.LLMExtractor`. ``GeminiExtractor`` lives in
-:mod:`drtranscribe.extraction.llm_gemini` (its own SDK) and is importable from here too.
+is :class:`~drtranscribe.extraction.llm_base.LLMExtractor`. Gemini's extractor is
+:mod:`drtranscribe.vendors.gemini.llm`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import openai
 from openai import AsyncOpenAI
@@ -44,19 +44,15 @@ from drtranscribe.errors import ProviderInvalidResponse
 from drtranscribe.extraction.llm_base import MAX_OUTPUT_TOKENS, Completion, LLMExtractor
 from drtranscribe.extraction.llm_note import SCHEMA_NAME, strict_note_schema
 from drtranscribe.extraction.llm_prompt import DEFAULT_CONTEXT_SEGMENTS, NotePrompt
-from drtranscribe.transcription.openai_compat import (
+from drtranscribe.vendors.openai.client import (
     OPENAI_CALL_ERRORS,
     azure_openai_client,
     openai_client,
     raise_openai_error,
 )
 
-if TYPE_CHECKING:
-    from drtranscribe.extraction.llm_gemini import GeminiExtractor
-
 __all__ = [
     "AzureOpenAIExtractor",
-    "GeminiExtractor",
     "GroqExtractor",
     "OpenAICompatibleExtractor",
     "OpenAIExtractor",
@@ -249,12 +245,3 @@ class GroqExtractor(_ChatExtractor):
 
     def _reasoning_effort(self) -> Literal["low"] | None:
         return "low" if self.model.startswith("openai/gpt-oss") else None
-
-
-def __getattr__(name: str) -> Any:
-    # GeminiExtractor needs google-genai: imported only when asked for.
-    if name == "GeminiExtractor":
-        from drtranscribe.extraction.llm_gemini import GeminiExtractor
-
-        return GeminiExtractor
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Gemini: its client and error mapping, speech-to-text and the note's LLM."""

@@ -1,0 +1,1 @@
+"""Openai: its client and error mapping, speech-to-text and the note's LLM."""
