@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from drtranscribe.config import LimitSettings
 from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import ProtocolError
@@ -45,8 +46,8 @@ ERROR_CODES: dict[str, str] = {
     "transcription_failed": "Every speech-to-text provider failed for a chunk. Its audio is stored "
     "and will be reprocessed; nothing is lost.",
     "extraction_failed": "A note update failed; the next update will include its segments.",
-    "store_unavailable": "The frame could not be stored (the session store did not answer): "
-    "it was not acked; resend it (carries the frame's `seq`).",
+    "store_unavailable": "The frame could not be stored (the session or the audio store "
+    "failed): it was not acked; resend it (carries the frame's `seq`).",
     "state_save_failed": "Work on an acked chunk (its transcript, or the note) could not be "
     "saved while the session store was unavailable (carries `chunk_seq`, never `seq`). The "
     "chunk's audio is stored and the work is redone; nothing to resend.",
@@ -177,6 +178,18 @@ class Limits(_Message):
         "that paces itself by this and `chunk_burst` is never `rate_limited`)."
     )
     chunk_burst: int = Field(description="Chunks a new connection may send at once.")
+
+    @classmethod
+    def announced(cls, limits: LimitSettings) -> Limits:
+        """What a client is told of the service's limits."""
+        return cls(
+            max_frame_bytes=limits.max_frame_bytes,
+            max_text_bytes=limits.max_text_bytes,
+            max_chunk_seconds=limits.max_chunk_seconds,
+            max_pending_chunks=limits.max_pending_chunks,
+            chunk_rate_per_s=limits.chunk_rate_per_s,
+            chunk_burst=limits.chunk_burst,
+        )
 
 
 class SessionMessage(_Message):

@@ -239,7 +239,7 @@ async def test_note_updates_coalesce_while_an_extraction_runs(make_session: Make
     await extractor.entered.wait()  # the first extraction is in flight and held
     for _ in range(4):
         await session.accept_chunk(_chunk(4.0))
-    await session._chunks.join()  # all interim results are in while the update is held
+    await session.transcriber.chunks.join()  # all interim results are in while the update is held
     assert len(extractor.requests) == 1
     extractor.gate.set()
     final = await session.stop()
@@ -320,8 +320,8 @@ async def test_an_extraction_cadence_coalesces_until_stop(make_session: MakeSess
     await extractor.entered.wait()  # the first update runs at once
     await session.accept_chunk(_chunk())
     await session.accept_chunk(_chunk(quiet_tail=True))  # second window: final text
-    await session._chunks.join()
-    await session._finals.join()
+    await session.transcriber.chunks.join()
+    await session.transcriber.finals.join()
     await session.notes.caught_up()
     assert len(extractor.requests) == 1  # the second window waits for the cadence ...
     assert [m.name for m in session.note.medications] == ["aspirin"]  # (no drafts here)
@@ -338,7 +338,7 @@ async def test_a_free_extractor_ignores_the_cadence(make_session: MakeSession) -
     session, _ = await make_session(stt, extractor, min_interval_s=3600, min_new_tokens=10**6)
     for _ in range(2):
         await session.accept_chunk(_chunk(4.0))
-        await session._chunks.join()
+        await session.transcriber.chunks.join()
         await session.notes.caught_up()
     assert [m.name for m in session.note.medications] == ["aspirin", "metformin"]
     assert not any(m.provisional for m in session.note.medications)
@@ -355,7 +355,7 @@ async def test_drafts_fill_in_between_paid_updates_until_the_llm_confirms_them(
     extractor = PaidKeywordExtractor()
     session, sent = await make_session(stt, extractor, min_new_tokens=10**6)
     await session.accept_chunk(_chunk(4.0))
-    await session._chunks.join()
+    await session.transcriber.chunks.join()
     await session.notes.caught_up()
     assert extractor.requests == []  # not due: the local rules drafted instead
     assert [(m.id, m.dose, m.provisional) for m in session.note.medications] == [
@@ -365,7 +365,7 @@ async def test_drafts_fill_in_between_paid_updates_until_the_llm_confirms_them(
     assert stored is not None
     assert stored.note == session.note  # drafts are stored: they survive a failover
     await session.accept_chunk(_chunk(4.0))
-    await session._chunks.join()
+    await session.transcriber.chunks.join()
     await session.notes.caught_up()
     assert [(m.id, m.provisional) for m in session.note.medications] == [
         ("med-aspirin", True),
@@ -394,8 +394,8 @@ async def test_a_paid_chain_reads_final_text_once_enough_of_it_is_unread(
     session, sent = await make_session(stt, extractor, min_new_tokens=10)  # ~40 characters
     await session.accept_chunk(_chunk())
     await session.accept_chunk(_chunk(quiet_tail=True))  # 10 s, quiet: the window closes
-    await session._chunks.join()
-    await session._finals.join()
+    await session.transcriber.chunks.join()
+    await session.transcriber.finals.join()
     await session.notes.caught_up()
     # Interim text is only drafted; the final pass's text is read, once.
     (request,) = extractor.requests
@@ -422,8 +422,8 @@ async def test_a_free_fallback_mid_session_drafts_and_the_llm_reads_the_text_lat
     session, sent = await make_session(stt, [llm, fallback], min_new_tokens=1)
     await session.accept_chunk(_chunk())
     await session.accept_chunk(_chunk(quiet_tail=True))
-    await session._chunks.join()
-    await session._finals.join()
+    await session.transcriber.chunks.join()
+    await session.transcriber.finals.join()
     await session.notes.caught_up()
     assert len(llm.requests) == 1  # tried, failed ...
     assert fallback.requests  # ... the free fallback answered ...
@@ -443,8 +443,8 @@ async def test_a_free_fallback_mid_session_drafts_and_the_llm_reads_the_text_lat
 
 
 async def _settle(session: LiveSession) -> None:
-    await session._chunks.join()
-    await session._finals.join()
+    await session.transcriber.chunks.join()
+    await session.transcriber.finals.join()
     await session.notes.caught_up()
 
 
@@ -515,7 +515,7 @@ async def test_stop_while_a_paid_call_is_in_flight_reads_the_rest_after_it(
     await llm.entered.wait()  # the call for seg-0000 is in flight, held
     await session.accept_chunk(_chunk())
     stopping = asyncio.create_task(session.stop())
-    await session._chunks.join()
+    await session.transcriber.chunks.join()
     assert not stopping.done()
     llm.gate.set()
     final = await stopping

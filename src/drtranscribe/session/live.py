@@ -29,17 +29,14 @@ from pydantic import BaseModel
 
 from drtranscribe import failpoints
 from drtranscribe.audio.decode import decode_chunk
-from drtranscribe.audio.pcm import PcmAudio, resample_mono
+from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import decode_wav, encode_wav
 from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import (
-    AllProvidersFailed,
     AudioError,
     ProtocolError,
     SessionError,
-    SessionTakenOver,
-    StorageError,
 )
 from drtranscribe.protocol import (
     AckMessage,
@@ -57,15 +54,9 @@ from drtranscribe.protocol import (
 )
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.note_keeper import NoteKeeper
-from drtranscribe.session.window import Window, should_close
+from drtranscribe.session.transcriber import Transcriber
 from drtranscribe.state.store import ChunkRecord, token_matches
 from drtranscribe.storage.base import final_key
-from drtranscribe.transcription.base import (
-    Priority,
-    SpeechToText,
-    TranscriptionRequest,
-    TranscriptionResult,
-)
 
 log = structlog.get_logger(__name__)
 
@@ -100,7 +91,6 @@ class LiveSession:
         self.elapsed_s = 0.0
         self.created_at = time.time()
         self.layout: tuple[int, int] | None = None  # (sample_rate, channels)
-        self.segments: dict[str, Segment] = {}
         self.notes = NoteKeeper(
             services,
             session_id,
@@ -110,12 +100,16 @@ class LiveSession:
             on_taken_over=self._taken_over,
             log=self.log,
         )
-        self._window: Window | None = None
-
-        self._chunks: asyncio.Queue[tuple[int, PcmAudio, float, float]] = asyncio.Queue()
-        self._finals: asyncio.Queue[Window] = asyncio.Queue()
-        self._pending = 0  # chunks stored but not transcribed
-        self._room = asyncio.Condition()
+        self.transcriber = Transcriber(
+            services,
+            session_id,
+            token=token,
+            language=language,
+            emit=emit,
+            notes=self.notes,
+            taken_over=self._taken_over,
+            log=self.log,
+        )
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self.on_taken_over: Callable[[], Awaitable[None]] | None = None
@@ -194,7 +188,7 @@ class LiveSession:
         session.elapsed_s = float(meta.get("elapsed_s", 0.0))
         if "sample_rate" in meta:
             session.layout = (int(meta["sample_rate"]), int(meta["channels"]))
-        session.segments = {s.id: s for s in snap.segments}
+        session.transcriber.segments = {s.id: s for s in snap.segments}
         session.notes.restore(snap.note, snap.note_version, snap.extracted_through)
         if meta.get("status") == "finished":
             return session._final_message(meta.get("final_audio_key") or None)
@@ -208,68 +202,27 @@ class LiveSession:
                 patch=[
                     PatchOperation.model_validate(
                         {"op": "replace", "path": "", "value": session.note.model_dump(mode="json"),
-                         "evidence": sorted(session.segments)}
+                         "evidence": sorted(session.transcriber.segments)}
                     )
                 ],
             )
         )  # fmt: skip
-        await session._recover(snap.chunks)
+        await session.transcriber.recover(snap.chunks, session._load_chunk)
         session._spawn()
         session.notes.mark()  # catch the note up with segments it may not reflect yet
         session.log.info("session.resumed", next_seq=session.next_seq, fence=token)
         return session
 
-    async def _recover(self, chunks: list[ChunkRecord]) -> None:
-        """Rebuild in-memory windows from stored segments, and queue stored chunks that
-        were never transcribed (acked, then the previous instance died)."""
-        by_seq = {c.seq: c for c in chunks}
-        covered: set[int] = set()
-        for segment in self.transcript():
-            seqs = list(range(segment.first_chunk_seq, segment.chunk_seq + 1))
-            covered.update(seqs)
-            if segment.final:
-                continue
-            window = Window(
-                first_seq=segment.first_chunk_seq, start_s=segment.start, end_s=segment.end
-            )
-            for seq in seqs:
-                window.seqs.append(seq)
-                window.audio.append(await self._load_chunk(seq))
-                if not by_seq[seq].transcribed:
-                    window.failed.append(seq)
-            window.interim = [segment.text]
-            window.emitted = True
-            window.arrived_at = time.monotonic()
-            if should_close(window, window.audio[-1], self.settings.segments):
-                self._finals.put_nowait(window)
-            else:
-                self._window = window
-        for chunk in chunks:
-            if chunk.seq in covered or chunk.transcribed:
-                continue
-            audio = await self._load_chunk(chunk.seq)
-            self._pending += 1
-            self._chunks.put_nowait((chunk.seq, audio, chunk.start_s, time.monotonic()))
-            self.log.info("session.chunk_recovered", chunk_seq=chunk.seq)
-
     async def _load_chunk(self, seq: int) -> PcmAudio:
         return decode_wav(await self.services.audio.get_chunk(self.session_id, seq))
 
     def _session_message(self, resume_token: str, *, resumed: bool) -> SessionMessage:
-        limits = self.settings.limits
         return SessionMessage(
             session_id=self.session_id,
             resume_token=resume_token,
             resumed=resumed,
             next_seq=self.next_seq,
-            limits=Limits(
-                max_frame_bytes=limits.max_frame_bytes,
-                max_text_bytes=limits.max_text_bytes,
-                max_chunk_seconds=limits.max_chunk_seconds,
-                max_pending_chunks=limits.max_pending_chunks,
-                chunk_rate_per_s=limits.chunk_rate_per_s,
-                chunk_burst=limits.chunk_burst,
-            ),
+            limits=Limits.announced(self.settings.limits),
         )
 
     def _spawn(self) -> None:
@@ -277,8 +230,8 @@ class LiveSession:
         # connection, a resume, the in-process CLI): the workers run in a copy of the
         # caller's context with session_id bound.
         for name, coro in (
-            ("chunks", self._chunk_worker()),
-            ("finals", self._final_worker()),
+            ("chunks", self.transcriber.chunk_worker()),
+            ("finals", self.transcriber.final_worker()),
             ("note", self.notes.run()),
         ):
             context = contextvars.copy_context()  # one each: a worker's binds stay its own
@@ -315,7 +268,7 @@ class LiveSession:
                 "frame_too_large",
                 f"frame of {len(data)} bytes; the limit is {limits.max_frame_bytes}",
             )
-        if self._pending >= limits.max_pending_chunks:
+        if self.transcriber.pending >= limits.max_pending_chunks:
             raise ProtocolError(
                 "backpressure", "too many chunks waiting; resend later", retryable=True
             )
@@ -339,28 +292,22 @@ class LiveSession:
         self.layout = (audio.sample_rate, audio.channels)
         self.next_seq = seq + 1
         self.elapsed_s = start_s + audio.duration_s
-        self._pending += 1
         self.services.metrics.chunks.labels("acked").inc()
         await self._emit(AckMessage(seq=seq))
         failpoints.hit("after_ack", seq)
-        self._chunks.put_nowait((seq, audio, start_s, arrived))
+        self.transcriber.queue((seq, audio, start_s, arrived))
         return seq
 
     async def wait_for_room(self) -> None:
         """For in-process producers: wait until another chunk would not be pushed back."""
-        async with self._room:
-            await self._room.wait_for(
-                lambda: self._pending < self.settings.limits.max_pending_chunks
-            )
+        work = self.transcriber
+        async with work.room:
+            await work.room.wait_for(lambda: work.pending < self.settings.limits.max_pending_chunks)
 
     async def stop(self) -> FinalMessage:
         """Finish: drain transcription, close the last window, final note, combined audio."""
         self._stopping = True
-        await self._chunks.join()
-        if self._window is not None:
-            self._finals.put_nowait(self._window)
-            self._window = None
-        await self._finals.join()
+        await self.transcriber.drain()
         await self.notes.finish()
         for task in self._tasks:
             task.cancel()
@@ -393,7 +340,7 @@ class LiveSession:
         self.log.info(
             "session.finished",
             chunks=self.next_seq,
-            segments=len(self.segments),
+            segments=len(self.transcriber.segments),
             note_version=self.note_version,
             audio_s=round(self.elapsed_s, 2),
         )
@@ -425,168 +372,7 @@ class LiveSession:
         return self.notes.version
 
     def transcript(self) -> list[Segment]:
-        return sorted(self.segments.values(), key=lambda s: s.first_chunk_seq)
-
-    # ------------------------------------------------------------------ transcription
-
-    async def _transcribe(self, audio: PcmAudio, priority: Priority) -> TranscriptionResult:
-        request = TranscriptionRequest(
-            audio=await asyncio.to_thread(resample_mono, audio),
-            language=self.language,
-            priority=priority,
-        )
-
-        async def call(provider: SpeechToText) -> TranscriptionResult:
-            return await provider.transcribe(request)
-
-        rules = self.settings.resilience.stt
-        hedge = None
-        if rules.hedge_after_s is not None:
-            hedge = rules.hedge_after_s + rules.hedge_per_audio_s * request.duration_s
-        return await self.services.stt.call(call, hedge_after_s=hedge)
-
-    async def _chunk_worker(self) -> None:
-        while True:
-            seq, audio, start_s, arrived = await self._chunks.get()
-            try:
-                await self._process_chunk(seq, audio, start_s, arrived)
-            except SessionTakenOver:
-                await self._taken_over()
-            except StorageError as exc:
-                self.log.error("storage.unavailable", chunk_seq=seq, error=type(exc).__name__)
-                await self._emit(
-                    ErrorMessage(
-                        code="state_save_failed",
-                        message="the chunk's transcript could not be saved; its audio is "
-                        "stored and it will be transcribed again",
-                        chunk_seq=seq,
-                    )
-                )
-            except Exception:
-                self.log.exception("session.chunk_error", chunk_seq=seq)
-                await self._emit(
-                    ErrorMessage(
-                        code="internal_error", message="chunk processing failed", chunk_seq=seq
-                    )
-                )
-            finally:
-                self._pending -= 1
-                self._chunks.task_done()
-                async with self._room:
-                    self._room.notify_all()
-
-    async def _process_chunk(
-        self, seq: int, audio: PcmAudio, start_s: float, arrived: float
-    ) -> None:
-        text, provider, failed, stt_s = "", "", False, 0.0
-        try:
-            result = await self._transcribe(audio, Priority.INTERIM)
-            text, provider, stt_s = result.text, result.provider, result.latency_ms / 1000
-        except AllProvidersFailed as exc:
-            # The chunk's audio is stored; it stays in the window, so the segment's final
-            # pass transcribes it again. The client hears about it now.
-            failed = True
-            self.services.metrics.chunks.labels("failed").inc()
-            self.log.error("stt.chunk_failed", chunk_seq=seq, providers=len(exc.errors))
-            await self._emit(
-                ErrorMessage(
-                    code="transcription_failed", message=str(exc), retryable=True, chunk_seq=seq
-                )
-            )
-        end_s = start_s + audio.duration_s
-        window = self._window
-        if window is None:
-            if not text and not failed:
-                # Silence before any speech: no segment to open, nothing invented.
-                await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
-                self.log.info("stt.chunk_transcribed", chunk_seq=seq, empty=True, provider=provider)
-                return
-            window = self._window = Window(first_seq=seq, start_s=start_s, end_s=end_s)
-        window.seqs.append(seq)
-        window.audio.append(audio)
-        window.interim.append(text)
-        window.end_s = end_s
-        window.arrived_at = arrived
-        if failed:
-            window.failed.append(seq)
-        elif window.interim_text or window.emitted:
-            await self._publish(
-                Segment(
-                    id=window.segment_id,
-                    chunk_seq=seq,
-                    first_chunk_seq=window.first_seq,
-                    text=window.interim_text,
-                    start=round(window.start_s, 3),
-                    end=round(end_s, 3),
-                    provider=provider,
-                    latency_ms=round((time.monotonic() - arrived) * 1000, 1),
-                    final=False,
-                )
-            )
-            window.emitted = True
-        if not failed:
-            metrics = self.services.metrics
-            metrics.chunks.labels("transcribed").inc()
-            metrics.chunk_to_transcript.observe(time.monotonic() - arrived)
-            metrics.stage_latency.labels("stt_interim", provider).observe(stt_s)
-            await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
-            self.log.info(
-                "stt.chunk_transcribed",
-                chunk_seq=seq,
-                provider=provider,
-                latency_ms=round((time.monotonic() - arrived) * 1000, 1),
-            )
-        if should_close(window, audio, self.settings.segments):
-            self._finals.put_nowait(window)
-            self._window = None
-
-    async def _final_worker(self) -> None:
-        while True:
-            window = await self._finals.get()
-            recovered = False
-            try:
-                result = await self._transcribe(window.combined_audio(), Priority.FINAL)
-                text, provider, recovered = result.text, result.provider, True
-                self.services.metrics.stage_latency.labels("stt_final", provider).observe(
-                    result.latency_ms / 1000
-                )
-            except AllProvidersFailed:
-                # Keep the interim text as final rather than lose the words; chunks whose
-                # interim pass failed stay marked untranscribed in the store.
-                self.log.warning("stt.final_pass_failed", chunk_seq=window.seqs[-1])
-                text, provider = window.interim_text, "interim"
-            try:
-                if recovered and window.failed:
-                    await self.services.store.mark_transcribed(
-                        self.session_id, self.token, window.failed
-                    )
-                if text or window.emitted:
-                    await self._publish(
-                        Segment(
-                            id=window.segment_id,
-                            chunk_seq=window.seqs[-1],
-                            first_chunk_seq=window.first_seq,
-                            text=text,
-                            start=round(window.start_s, 3),
-                            end=round(window.end_s, 3),
-                            provider=provider,
-                            latency_ms=round((time.monotonic() - window.arrived_at) * 1000, 1),
-                            final=True,
-                        )
-                    )
-                self.log.info(
-                    "stt.segment_final",
-                    chunk_seq=window.seqs[-1],
-                    chunks=len(window.seqs),
-                    provider=provider,
-                    audio_s=round(window.duration_s, 2),
-                )
-            except SessionTakenOver:
-                await self._taken_over()
-            except Exception:
-                self.log.exception("session.final_error", chunk_seq=window.seqs[-1])
-            finally:
-                self._finals.task_done()
+        return sorted(self.transcriber.segments.values(), key=lambda s: s.first_chunk_seq)
 
     async def _taken_over(self) -> None:
         """Another writer holds the fence now: stop writing, tell the client, let go."""
@@ -599,9 +385,3 @@ class LiveSession:
         )
         if self.on_taken_over is not None:
             await self.on_taken_over()
-
-    async def _publish(self, segment: Segment) -> None:
-        await self.services.store.save_segment(self.session_id, self.token, segment)
-        self.segments[segment.id] = segment
-        await self._emit(TranscriptMessage(segment=segment))
-        self.notes.mark()

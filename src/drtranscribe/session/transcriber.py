@@ -1,0 +1,279 @@
+"""The session's speech-to-text work: chunks in, transcript segments out.
+
+* the chunk worker transcribes chunks one by one in arrival order (interim results), so
+  transcript events keep chunk order, and groups them into windows (:mod:`.window`);
+* the final worker re-transcribes each closed window, in order, at a lower priority than
+  any interim decode, and replaces the interim text under the same segment id.
+
+Every segment is saved (sealed) before it is sent, and the note keeper is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from drtranscribe.audio.pcm import PcmAudio, resample_mono
+from drtranscribe.config import ChainSettings, SegmentSettings
+from drtranscribe.domain.transcript import Segment
+from drtranscribe.errors import AllProvidersFailed, SessionTakenOver, StorageError
+from drtranscribe.protocol import ErrorMessage, TranscriptMessage
+from drtranscribe.services import ProcessServices
+from drtranscribe.session.note_keeper import NoteKeeper
+from drtranscribe.session.window import Window, should_close
+from drtranscribe.state.store import ChunkRecord
+from drtranscribe.transcription.base import (
+    Priority,
+    SpeechToText,
+    TranscriptionRequest,
+    TranscriptionResult,
+)
+
+#: A chunk waiting for its interim pass: (seq, audio, start in the session, arrival time).
+QueuedChunk = tuple[int, PcmAudio, float, float]
+
+
+class Transcriber:
+    def __init__(
+        self,
+        services: ProcessServices,
+        session_id: str,
+        *,
+        token: int,
+        language: str,
+        emit: Callable[[Any], Awaitable[None]],
+        notes: NoteKeeper,
+        taken_over: Callable[[], Awaitable[None]],
+        log: Any,
+    ) -> None:
+        self.services = services
+        self.session_id = session_id
+        self.token = token
+        self.language = language
+        self._emit = emit
+        self.notes = notes
+        self._taken_over = taken_over
+        self.log = log
+        self._stt_rules: ChainSettings = services.settings.resilience.stt
+        self._segment_rules: SegmentSettings = services.settings.segments
+        self.segments: dict[str, Segment] = {}
+        self.window: Window | None = None  # the open one
+        self.chunks: asyncio.Queue[QueuedChunk] = asyncio.Queue()
+        self.finals: asyncio.Queue[Window] = asyncio.Queue()
+        self.pending = 0  # chunks stored but not transcribed
+        self.room = asyncio.Condition()
+
+    def queue(self, chunk: QueuedChunk) -> None:
+        """A stored, acked chunk for its interim pass."""
+        self.pending += 1
+        self.chunks.put_nowait(chunk)
+
+    async def drain(self) -> None:
+        """Every queued chunk transcribed, the open window closed and its final pass done."""
+        await self.chunks.join()
+        if self.window is not None:
+            self.finals.put_nowait(self.window)
+            self.window = None
+        await self.finals.join()
+
+    async def recover(
+        self, chunks: list[ChunkRecord], load_chunk: Callable[[int], Awaitable[PcmAudio]]
+    ) -> None:
+        """Rebuild in-memory windows from stored segments, and queue stored chunks that
+        were never transcribed (acked, then the previous instance died)."""
+        by_seq = {c.seq: c for c in chunks}
+        covered: set[int] = set()
+        for segment in sorted(self.segments.values(), key=lambda s: s.first_chunk_seq):
+            seqs = list(range(segment.first_chunk_seq, segment.chunk_seq + 1))
+            covered.update(seqs)
+            if segment.final:
+                continue
+            window = Window(
+                first_seq=segment.first_chunk_seq, start_s=segment.start, end_s=segment.end
+            )
+            for seq in seqs:
+                window.seqs.append(seq)
+                window.audio.append(await load_chunk(seq))
+                if not by_seq[seq].transcribed:
+                    window.failed.append(seq)
+            window.interim = [segment.text]
+            window.emitted = True
+            window.arrived_at = time.monotonic()
+            if should_close(window, window.audio[-1], self._segment_rules):
+                self.finals.put_nowait(window)
+            else:
+                self.window = window
+        for chunk in chunks:
+            if chunk.seq in covered or chunk.transcribed:
+                continue
+            audio = await load_chunk(chunk.seq)
+            self.queue((chunk.seq, audio, chunk.start_s, time.monotonic()))
+            self.log.info("session.chunk_recovered", chunk_seq=chunk.seq)
+
+    async def transcribe(self, audio: PcmAudio, priority: Priority) -> TranscriptionResult:
+        request = TranscriptionRequest(
+            audio=await asyncio.to_thread(resample_mono, audio),
+            language=self.language,
+            priority=priority,
+        )
+
+        async def call(provider: SpeechToText) -> TranscriptionResult:
+            return await provider.transcribe(request)
+
+        rules = self._stt_rules
+        hedge = None
+        if rules.hedge_after_s is not None:
+            hedge = rules.hedge_after_s + rules.hedge_per_audio_s * request.duration_s
+        return await self.services.stt.call(call, hedge_after_s=hedge)
+
+    async def chunk_worker(self) -> None:
+        while True:
+            seq, audio, start_s, arrived = await self.chunks.get()
+            try:
+                await self._process_chunk(seq, audio, start_s, arrived)
+            except SessionTakenOver:
+                await self._taken_over()
+            except StorageError as exc:
+                self.log.error("storage.unavailable", chunk_seq=seq, error=type(exc).__name__)
+                await self._emit(
+                    ErrorMessage(
+                        code="state_save_failed",
+                        message="the chunk's transcript could not be saved; its audio is "
+                        "stored and it will be transcribed again",
+                        retryable=True,  # the server redoes it; nothing to resend
+                        chunk_seq=seq,
+                    )
+                )
+            except Exception:
+                self.log.exception("session.chunk_error", chunk_seq=seq)
+                await self._emit(
+                    ErrorMessage(
+                        code="internal_error", message="chunk processing failed", chunk_seq=seq
+                    )
+                )
+            finally:
+                self.pending -= 1
+                self.chunks.task_done()
+                async with self.room:
+                    self.room.notify_all()
+
+    async def _process_chunk(
+        self, seq: int, audio: PcmAudio, start_s: float, arrived: float
+    ) -> None:
+        text, provider, failed, stt_s = "", "", False, 0.0
+        try:
+            result = await self.transcribe(audio, Priority.INTERIM)
+            text, provider, stt_s = result.text, result.provider, result.latency_ms / 1000
+        except AllProvidersFailed as exc:
+            # The chunk's audio is stored; it stays in the window, so the segment's final
+            # pass transcribes it again. The client hears about it now.
+            failed = True
+            self.services.metrics.chunks.labels("failed").inc()
+            self.log.error("stt.chunk_failed", chunk_seq=seq, providers=len(exc.errors))
+            await self._emit(
+                ErrorMessage(
+                    code="transcription_failed", message=str(exc), retryable=True, chunk_seq=seq
+                )
+            )
+        end_s = start_s + audio.duration_s
+        window = self.window
+        if window is None:
+            if not text and not failed:
+                # Silence before any speech: no segment to open, nothing invented.
+                await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
+                self.log.info("stt.chunk_transcribed", chunk_seq=seq, empty=True, provider=provider)
+                return
+            window = self.window = Window(first_seq=seq, start_s=start_s, end_s=end_s)
+        window.seqs.append(seq)
+        window.audio.append(audio)
+        window.interim.append(text)
+        window.end_s = end_s
+        window.arrived_at = arrived
+        if failed:
+            window.failed.append(seq)
+        elif window.interim_text or window.emitted:
+            await self.publish(
+                Segment(
+                    id=window.segment_id,
+                    chunk_seq=seq,
+                    first_chunk_seq=window.first_seq,
+                    text=window.interim_text,
+                    start=round(window.start_s, 3),
+                    end=round(end_s, 3),
+                    provider=provider,
+                    latency_ms=round((time.monotonic() - arrived) * 1000, 1),
+                    final=False,
+                )
+            )
+            window.emitted = True
+        if not failed:
+            metrics = self.services.metrics
+            metrics.chunks.labels("transcribed").inc()
+            metrics.chunk_to_transcript.observe(time.monotonic() - arrived)
+            metrics.stage_latency.labels("stt_interim", provider).observe(stt_s)
+            await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
+            self.log.info(
+                "stt.chunk_transcribed",
+                chunk_seq=seq,
+                provider=provider,
+                latency_ms=round((time.monotonic() - arrived) * 1000, 1),
+            )
+        if should_close(window, audio, self._segment_rules):
+            self.finals.put_nowait(window)
+            self.window = None
+
+    async def final_worker(self) -> None:
+        while True:
+            window = await self.finals.get()
+            recovered = False
+            try:
+                result = await self.transcribe(window.combined_audio(), Priority.FINAL)
+                text, provider, recovered = result.text, result.provider, True
+                self.services.metrics.stage_latency.labels("stt_final", provider).observe(
+                    result.latency_ms / 1000
+                )
+            except AllProvidersFailed:
+                # Keep the interim text as final rather than lose the words; chunks whose
+                # interim pass failed stay marked untranscribed in the store.
+                self.log.warning("stt.final_pass_failed", chunk_seq=window.seqs[-1])
+                text, provider = window.interim_text, "interim"
+            try:
+                if recovered and window.failed:
+                    await self.services.store.mark_transcribed(
+                        self.session_id, self.token, window.failed
+                    )
+                if text or window.emitted:
+                    await self.publish(
+                        Segment(
+                            id=window.segment_id,
+                            chunk_seq=window.seqs[-1],
+                            first_chunk_seq=window.first_seq,
+                            text=text,
+                            start=round(window.start_s, 3),
+                            end=round(window.end_s, 3),
+                            provider=provider,
+                            latency_ms=round((time.monotonic() - window.arrived_at) * 1000, 1),
+                            final=True,
+                        )
+                    )
+                self.log.info(
+                    "stt.segment_final",
+                    chunk_seq=window.seqs[-1],
+                    chunks=len(window.seqs),
+                    provider=provider,
+                    audio_s=round(window.duration_s, 2),
+                )
+            except SessionTakenOver:
+                await self._taken_over()
+            except Exception:
+                self.log.exception("session.final_error", chunk_seq=window.seqs[-1])
+            finally:
+                self.finals.task_done()
+
+    async def publish(self, segment: Segment) -> None:
+        await self.services.store.save_segment(self.session_id, self.token, segment)
+        self.segments[segment.id] = segment
+        await self._emit(TranscriptMessage(segment=segment))
+        self.notes.mark()
