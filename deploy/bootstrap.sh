@@ -158,8 +158,16 @@ first_api_key() { # SECRET TENANT
   local list key_file
   key_file="$(mktemp)"
   # shellcheck disable=SC2086 # cmd may be "uv run ... drtranscribe"
-  list="$($cmd keys add --id "$tenant-first" --tenant "$tenant" 2>"$key_file")"
-  add_secret_version "$secret" "$list" "drtranscribe keys add (SHA-256 only)"
+  if ! list="$($cmd keys add --id "$tenant-first" --tenant "$tenant" 2>"$key_file")"; then
+    echo "bootstrap.sh: 'drtranscribe keys add' failed for $secret:" >&2
+    cat "$key_file" >&2
+    rm -f "$key_file"
+    exit 1
+  fi
+  if ! add_secret_version "$secret" "$list" "drtranscribe keys add (SHA-256 only)"; then
+    rm -f "$key_file" # the key was never stored: it is worth nothing, do not keep it
+    exit 1
+  fi
   {
     echo "# ---- $secret: first API key (id $tenant-first, tenant $tenant). Shown once, stored"
     echo "#      nowhere in plain text: copy it to your password manager now."

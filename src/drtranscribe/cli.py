@@ -225,6 +225,13 @@ def _keys(args: argparse.Namespace) -> int:
         raw = sys.stdin.read()
     elif args.input:
         raw = Path(args.input).read_text(encoding="utf-8")
+    if args.input and not raw.strip():
+        # A failed read upstream in a pipe (`gcloud secrets versions access ... |`) must
+        # not turn into a new list that revokes every other key.
+        raise _usage(
+            "the current keys list is empty (did reading it fail?); "
+            "to start a new list, leave out --input"
+        )
     entries = keygen.parse_entries(raw)
     if args.action == "list":
         print(json.dumps(keygen.describe(entries), indent=2))

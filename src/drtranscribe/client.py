@@ -39,7 +39,9 @@ class ClientEvent:
 PACE_MARGIN_S = 0.02
 
 #: Errors that end a connection for a reason a reconnect cannot change.
-REFUSALS = frozenset({"unauthorized", "origin_not_allowed"})
+#: (``session_taken_over``: another client resumed the session; taking it back in turn
+#: would make two clients fight over it.)
+REFUSALS = frozenset({"unauthorized", "origin_not_allowed", "session_taken_over"})
 
 
 class StreamFailed(Exception):
@@ -73,7 +75,7 @@ async def stream_audio(
     Never refused for going too fast: chunks are paced by the rate the server announces
     (``session.limits``), and a retryable refusal is resent after ``retry_after_s`` or a
     backoff. ``max_reconnects`` bounds the reconnects of one outage: the count starts
-    again once a connection reaches ``session``.
+    again once a connection makes progress (a chunk acked on it).
     """
     urls = [url] if isinstance(url, str) else list(url)
     pieces = list(split_chunks(audio, chunk_seconds))
@@ -127,10 +129,11 @@ async def stream_audio(
                         if kind == "session":
                             state["session_id"] = message["session_id"]
                             state["resume_token"] = message["resume_token"]
-                            state["live"] = True  # this connection counts as a recovery
                             if not ready.done():
                                 ready.set_result(message)
                         elif kind == "ack" or (kind == "error" and message.get("seq") is not None):
+                            if kind == "ack":
+                                state["live"] = True  # progress: this outage is over
                             answers.put_nowait(message)
                         elif kind == "final":
                             return True
@@ -227,8 +230,9 @@ async def stream_audio(
                     if await one_connection(target):
                         return
                 except _Dropped:
-                    # The budget is per outage: a connection that got as far as `session`
-                    # ended the previous one, so ordinary drops never add up over a visit.
+                    # The budget is per outage: a connection that made progress (a chunk
+                    # acked) ended the previous one, so ordinary drops never add up over a
+                    # visit; one that is dropped before any progress counts against it.
                     attempt = 1 if state["live"] else attempt + 1
                     if attempt > max_reconnects:
                         raise StreamFailed(

@@ -157,7 +157,7 @@ class LimitSettings(BaseModel):
         default=300.0, description="A `warning` message this long before the session limit."
     )
     chunk_rate_per_s: float = Field(
-        default=1.0, description="Sustained audio chunks per second per connection."
+        default=1.0, gt=0, description="Sustained audio chunks per second per connection."
     )
     chunk_burst: int = Field(
         default=30, description="Burst allowance: a resuming client may resend its backlog."

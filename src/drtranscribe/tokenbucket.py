@@ -14,9 +14,17 @@ class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up."""
 
     def __init__(
-        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        tolerance_s: float = 0.0,
     ) -> None:
+        """``tolerance_s``: a token that would arrive within this time is taken already
+        (the server gives a paced client's frames this much slack for delays on the way)."""
         self.rate = rate
+        self._slack = rate * tolerance_s
         self.capacity = float(burst)
         self.tokens = float(burst)
         self._clock = clock
@@ -29,7 +37,7 @@ class TokenBucket:
 
     def take(self) -> bool:
         self._refill()
-        if self.tokens >= 1.0:
+        if self.tokens >= 1.0 - self._slack:
             self.tokens -= 1.0
             return True
         return False
@@ -42,4 +50,6 @@ class TokenBucket:
         """Take a token now, in debt if need be: the seconds to wait before using it."""
         self._refill()
         self.tokens -= 1.0
-        return max(0.0, -self.tokens / self.rate) if self.rate > 0 else float("inf")
+        if self.tokens >= 0:
+            return 0.0
+        return -self.tokens / self.rate if self.rate > 0 else float("inf")

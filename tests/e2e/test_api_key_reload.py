@@ -122,3 +122,26 @@ def test_the_keys_helper_refuses_bad_edits() -> None:
     )  # fmt: skip
     assert broken.returncode == 2
     assert "not valid JSON" in broken.stderr
+    empty = subprocess.run(
+        [sys.executable, "-m", "drtranscribe.cli", "keys", "add", "--input", "-",
+         "--id", "c", "--tenant", "t"],
+        input="", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert empty.returncode == 2  # a failed read upstream must not become a new list
+    assert "empty" in empty.stderr
+    assert empty.stdout == ""
+    origins, _ = _keys(
+        "add", "--id", "web", "--tenant", "t", "--origin", "https://emr.example/",
+        "--origin", "chrome-extension://abcdefgh",
+    )  # fmt: skip
+    assert json.loads(origins)[0]["origins"] == [
+        "https://emr.example",
+        "chrome-extension://abcdefgh",
+    ]
+    bad = subprocess.run(
+        [sys.executable, "-m", "drtranscribe.cli", "keys", "add", "--id", "x", "--tenant", "t",
+         "--origin", "emr.example/path"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "scheme://host" in bad.stderr

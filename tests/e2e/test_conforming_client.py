@@ -92,3 +92,42 @@ async def test_the_reconnect_budget_is_per_outage(
     assert reconnects == [1, 1]
     assert [s["resumed"] for s in _received(events, "session")] == [False, True, True]
     _assert_complete(events, audio.duration_s)
+
+
+async def test_a_server_that_answers_then_drops_every_time_exhausts_the_budget(
+    speech: dict[str, SpeechFixture],
+) -> None:
+    """Reaching `session` is not progress: a connection that is dropped before any chunk
+    is acked counts against the outage's budget, so the client gives up instead of
+    reconnecting for ever."""
+    import json
+
+    import websockets
+
+    from drtranscribe.client import StreamFailed
+
+    connections = 0
+
+    async def answer_then_drop(ws: websockets.ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await ws.recv()  # start or resume
+        await ws.send(json.dumps({
+            "type": "session", "session_id": "s_x", "resume_token": "t", "next_seq": 0,
+            "limits": {"chunk_rate_per_s": 100, "chunk_burst": 100},
+        }))  # fmt: skip
+        await ws.close(1011)
+
+    audio = load_audio_file(speech["consult_short"].path)
+    async with websockets.serve(answer_then_drop, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+
+        async def stream() -> None:
+            async for _ in stream_audio(
+                f"ws://127.0.0.1:{port}", audio, realtime=False, max_reconnects=3
+            ):
+                pass
+
+        with pytest.raises(StreamFailed, match="gave up after 3 reconnects"):
+            await stream()
+    assert connections == 4  # the first and 3 reconnects

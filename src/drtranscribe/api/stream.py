@@ -35,7 +35,13 @@ from starlette.websockets import WebSocketState
 
 from drtranscribe.auth import tokens
 from drtranscribe.auth.keys import Principal
-from drtranscribe.errors import ProtocolError, SessionError, SessionTakenOver, StorageError
+from drtranscribe.errors import (
+    AudioError,
+    ProtocolError,
+    SessionError,
+    SessionTakenOver,
+    StorageError,
+)
 from drtranscribe.protocol import (
     ErrorMessage,
     FinalMessage,
@@ -83,7 +89,8 @@ class _Connection:
         self.bound_session: str | None = None  # a stream token's session
         self.origin = websocket.headers.get("origin")
         limits = self.settings.limits
-        self.bucket = TokenBucket(limits.chunk_rate_per_s, limits.chunk_burst)
+        # A paced client's frame may arrive a little early (delays on the way): 0.25 s slack.
+        self.bucket = TokenBucket(limits.chunk_rate_per_s, limits.chunk_burst, tolerance_s=0.25)
         # Retryable refusals are the server's doing, not the client's: they cost a
         # violation only once a client resends faster than this budget allows.
         self.refusals = TokenBucket(limits.refusal_rate_per_s, limits.refusal_burst)
@@ -247,6 +254,9 @@ class _Connection:
                 "protocol_order",
                 "audio before start" if self.session is None else "audio after stop",
             )
+        limit = self.settings.limits.max_frame_bytes
+        if len(data) > limit:  # before the rate: an oversized frame is a violation, not a refusal
+            raise AudioError("frame_too_large", f"frame of {len(data)} bytes; the limit is {limit}")
         if not self.bucket.take():
             self.services.metrics.chunks.labels("rate_limited").inc()
             raise ProtocolError(

@@ -44,6 +44,7 @@ def add_key(
 ) -> NewKey:
     if any(entry.get("id") == key_id for entry in entries):
         raise ConfigError(f"{API_KEYS_SECRET}: a key with id {key_id!r} exists already")
+    origins = [_origin(o) for o in origins or []]
     key = secrets.token_urlsafe(KEY_BYTES)
     entry: dict[str, Any] = {"id": key_id, "tenant": tenant, "key_sha256": digest(key).hex()}
     if origins:
@@ -66,3 +67,14 @@ def revoke_key(entries: list[dict[str, Any]], key_id: str) -> list[dict[str, Any
 def describe(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What a listing shows: everything but keys and digests."""
     return [{k: v for k, v in entry.items() if k not in ("key", "key_sha256")} for entry in entries]
+
+
+def _origin(value: str) -> str:
+    """An origin as browsers send it: scheme://host[:port], no path, no trailing slash."""
+    origin = value.strip().rstrip("/")
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme not in ("https", "http", "chrome-extension") or not rest or "/" in rest:
+        raise ConfigError(
+            f"origin {value!r}: expected scheme://host[:port] (https, http or chrome-extension)"
+        )
+    return origin
