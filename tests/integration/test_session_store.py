@@ -86,3 +86,30 @@ async def test_unreachable_redis_is_a_store_error_not_a_hang(session_keys: Sessi
     with pytest.raises(StateStoreError):
         await store.meta("s_x")
     await store.aclose()
+
+
+def test_the_session_record_reads_redis_strings_once() -> None:
+    from drtranscribe.state.record import SessionRecord, hash_token
+
+    assert SessionRecord.of({}) is None
+    record = SessionRecord.of({
+        "status": "finished", "tenant": "clinic-a", "next_seq": "3", "elapsed_s": "14.5",
+        "sample_rate": "16000", "channels": "1", "final_audio_key": "2026-01-01/s_x_final.wav",
+        "audio_format": '{"encoding": "wav"}', "resume_token_sha256": hash_token("rt"),
+        "sealed": "1", "something_new": "ignored",
+    })  # fmt: skip
+    assert record is not None
+    assert (record.next_seq, record.elapsed_s, record.layout) == (3, 14.5, (16000, 1))
+    assert record.audio_format is not None
+    assert record.audio_format.encoding == "wav"
+    assert record.opens_with("rt")
+    assert not record.opens_with("other")
+    assert record.belongs_to("clinic-a")
+    assert not record.belongs_to("clinic-b")
+    location = record.audio_location(lambda key: f"gs://b/{key}")
+    assert location is not None
+    assert (location.uri, location.duration_s) == ("gs://b/2026-01-01/s_x_final.wav", 14.5)
+    reserved = SessionRecord.of({"status": "reserved", "tenant": "t", "final_audio_key": ""})
+    assert reserved is not None
+    assert reserved.audio_location(str) is None
+    assert reserved.layout is None

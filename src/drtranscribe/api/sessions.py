@@ -18,6 +18,7 @@ from drtranscribe.errors import AudioNotFound, SessionTakenOver
 from drtranscribe.protocol import AudioLocation
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.live import new_session_id
+from drtranscribe.state.record import SessionRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -84,14 +85,14 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _meta_or_404(
+async def _record_or_404(
     services: ProcessServices, session_id: str, principal: Principal
-) -> dict[str, str]:
-    """The session's metadata; another tenant's session is "not found" like a missing one."""
-    meta = await services.store.meta(session_id)
-    if not meta or meta.get("tenant", "default") != principal.tenant:
+) -> SessionRecord:
+    """The session's record; another tenant's session is "not found" like a missing one."""
+    record = await services.store.record(session_id)
+    if record is None or not record.belongs_to(principal.tenant):
         raise HTTPException(status_code=404, detail="session not found")
-    return meta
+    return record
 
 
 class StreamGrant(BaseModel):
@@ -120,28 +121,20 @@ async def create_session(services: Services, principal: Caller) -> StreamGrant:
 @router.get("/{session_id}", response_model=SessionView, responses=NOT_FOUND)
 async def get_session(session_id: SessionId, services: Services, caller: Caller) -> SessionView:
     """Status, note, transcript and audio location of one session."""
-    meta = await _meta_or_404(services, session_id, caller)
+    record = await _record_or_404(services, session_id, caller)
     snapshot = await services.store.snapshot(session_id)
     if snapshot is None:
         raise HTTPException(status_code=404, detail="session not found")
-    audio = None
-    if meta.get("final_audio_key") and "sample_rate" in meta:
-        audio = AudioLocation(
-            uri=services.audio.uri(meta["final_audio_key"]),
-            duration_s=round(float(meta.get("elapsed_s", 0.0)), 3),
-            sample_rate=int(meta["sample_rate"]),
-            channels=int(meta["channels"]),
-        )
     return SessionView(
         session_id=session_id,
-        status=meta.get("status", "active"),
-        created_at=float(meta.get("created_at", 0.0)),
-        chunks=int(meta.get("next_seq", 0)),
-        duration_s=round(float(meta.get("elapsed_s", 0.0)), 3),
+        status=record.status,
+        created_at=record.created_at,
+        chunks=record.next_seq,
+        duration_s=round(record.elapsed_s, 3),
         note_version=snapshot.note_version,
         note=snapshot.note,
         transcript=snapshot.segments,
-        audio=audio,
+        audio=record.audio_location(services.audio.uri),
     )
 
 
@@ -156,8 +149,7 @@ async def get_session(session_id: SessionId, services: Services, caller: Caller)
 )
 async def get_audio(session_id: SessionId, services: Services, caller: Caller) -> StreamingResponse:
     """The combined recording, streamed."""
-    meta = await _meta_or_404(services, session_id, caller)
-    key = meta.get("final_audio_key")
+    key = (await _record_or_404(services, session_id, caller)).final_audio_key
     if not key:
         raise HTTPException(status_code=409, detail="session not finished: no recording yet")
     blocks = services.audio.iter_final(key)
@@ -183,8 +175,8 @@ async def get_audio(session_id: SessionId, services: Services, caller: Caller) -
 async def delete_session(session_id: SessionId, services: Services, caller: Caller) -> Response:
     """Erase the session: its state and every audio object (the right to erasure). A live
     connection on it is fenced out and can write nothing back."""
-    meta = await _meta_or_404(services, session_id, caller)
-    final_keys = [meta["final_audio_key"]] if meta.get("final_audio_key") else []
+    record = await _record_or_404(services, session_id, caller)
+    final_keys = [record.final_audio_key] if record.final_audio_key else []
     await services.store.take(session_id, instance=f"{services.instance_id}:erase")  # fence out
     # The data key first: from here on every copy of the content (Redis persistence,
     # backups, object versions) is unreadable, whatever the steps below manage.

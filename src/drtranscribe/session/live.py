@@ -41,7 +41,6 @@ from drtranscribe.errors import (
 from drtranscribe.protocol import (
     AckMessage,
     AudioFormat,
-    AudioLocation,
     ErrorMessage,
     FinalMessage,
     Limits,
@@ -55,7 +54,8 @@ from drtranscribe.protocol import (
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.note_keeper import NoteKeeper
 from drtranscribe.session.transcriber import Transcriber
-from drtranscribe.state.store import ChunkRecord, token_matches
+from drtranscribe.state.record import SessionRecord, recording_at
+from drtranscribe.state.store import ChunkRecord
 from drtranscribe.storage.base import final_key
 
 log = structlog.get_logger(__name__)
@@ -166,32 +166,28 @@ class LiveSession:
         Another tenant's session is indistinguishable from one that does not exist."""
         store = services.store
         sid = message.session_id
-        meta = await store.meta(sid)
-        if not token_matches(meta, message.resume_token) or meta.get("tenant", "default") != tenant:
+        record = await store.record(sid)
+        if record is None or not record.opens_with(message.resume_token):
+            raise SessionError("session_not_found", "no such session (or it has expired)")
+        if not record.belongs_to(tenant):
             raise SessionError("session_not_found", "no such session (or it has expired)")
         token = await store.take(sid, instance=services.instance_id)
         await store.ensure_key(sid)  # a session from before sealing gets its key now
         snap = await store.snapshot(sid)
         if snap is None:
             raise SessionError("session_not_found", "no such session (or it has expired)")
-        meta = snap.meta
-        session = cls(
-            services,
-            sid,
-            AudioFormat.model_validate_json(meta["audio_format"]),
-            meta.get("language", "en"),
-            emit,
-            token=token,
-        )
-        session.next_seq = int(meta.get("next_seq", 0))
-        session.created_at = float(meta.get("created_at", time.time()))
-        session.elapsed_s = float(meta.get("elapsed_s", 0.0))
-        if "sample_rate" in meta:
-            session.layout = (int(meta["sample_rate"]), int(meta["channels"]))
+        record = SessionRecord.of(snap.meta)
+        if record is None or record.audio_format is None:
+            raise SessionError("session_not_found", "no such session (or it has expired)")
+        session = cls(services, sid, record.audio_format, record.language, emit, token=token)
+        session.next_seq = record.next_seq
+        session.created_at = record.created_at or time.time()
+        session.elapsed_s = record.elapsed_s
+        session.layout = record.layout
         session.transcriber.segments = {s.id: s for s in snap.segments}
         session.notes.restore(snap.note, snap.note_version, snap.extracted_through)
-        if meta.get("status") == "finished":
-            return session._final_message(meta.get("final_audio_key") or None)
+        if record.status == "finished":
+            return session._final_message(record.final_audio_key)
         await emit(session._session_message(message.resume_token, resumed=True))
         for segment in session.transcript():
             await emit(TranscriptMessage(segment=segment))
@@ -347,14 +343,9 @@ class LiveSession:
         return final
 
     def _final_message(self, final_audio_key: str | None) -> FinalMessage:
-        audio_location: AudioLocation | None = None
-        if final_audio_key and self.layout is not None:
-            audio_location = AudioLocation(
-                uri=self.services.audio.uri(final_audio_key),
-                duration_s=round(self.elapsed_s, 3),
-                sample_rate=self.layout[0],
-                channels=self.layout[1],
-            )
+        audio_location = recording_at(
+            self.services.audio.uri, final_audio_key, self.elapsed_s, self.layout
+        )
         return FinalMessage(
             session_id=self.session_id,
             note_version=self.note_version,

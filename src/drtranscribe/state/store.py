@@ -31,8 +31,6 @@ retries); every failure surfaces as :class:`StateStoreError`, so nothing is acke
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -51,6 +49,7 @@ from drtranscribe.crypto.sealing import open_sealed, seal
 from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import SessionTakenOver, StateStoreError
+from drtranscribe.state.record import SessionRecord, hash_token
 
 T = TypeVar("T")
 
@@ -97,16 +96,6 @@ class SessionSnapshot:
 
 def key(session_id: str, part: str) -> str:
     return f"drt:{{{session_id}}}:{part}"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def token_matches(meta: Mapping[str, str], token: str) -> bool:
-    """Does ``token`` open the session whose metadata is ``meta``? (constant time)"""
-    expected = meta.get("resume_token_sha256", "")
-    return bool(expected) and hmac.compare_digest(expected, hash_token(token))
 
 
 def connect(url: str, *, socket_timeout_s: float) -> aioredis.Redis:
@@ -253,7 +242,8 @@ class SessionStore:
         return await self._run(op)
 
     async def check_resume_token(self, session_id: str, token: str) -> bool:
-        return token_matches(await self.meta(session_id), token)
+        record = await self.record(session_id)
+        return record is not None and record.opens_with(token)
 
     # ------------------------------------------------------------------ fenced writes
 
@@ -406,6 +396,10 @@ class SessionStore:
             note=note,
             extracted_through=through,
         )
+
+    async def record(self, session_id: str) -> SessionRecord | None:
+        """The session's metadata, typed; None when there is no such session."""
+        return SessionRecord.of(await self.meta(session_id))
 
     async def client_meta(self, session_id: str) -> dict[str, str]:
         raw: dict[str, str] = await self._run(
