@@ -254,6 +254,13 @@ class NoteMessage(_Message):
         # ``value`` may legitimately be null; only fields that were set are sent.
         return [op.model_dump(by_alias=True, exclude_unset=True) for op in patch]
 
+    @classmethod
+    def whole(cls, note: ClinicalNote, version: int, evidence: list[str]) -> NoteMessage:
+        """The whole note as one snapshot (after a resume)."""
+        value = note.model_dump(mode="json")
+        replace = {"op": "replace", "path": "", "value": value, "evidence": evidence}
+        return cls(version=version, snapshot=True, patch=[PatchOperation.model_validate(replace)])
+
 
 class ErrorMessage(_Message):
     type: Literal["error"] = "error"

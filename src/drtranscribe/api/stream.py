@@ -276,19 +276,23 @@ class _Connection:
                     self.send,
                     session_id=self.bound_session,
                     tenant=principal.tenant,
+                    on_taken_over=lambda: self.close(CLOSE_TAKEN_OVER),
                 )
             else:
                 if self.bound_session not in (None, message.session_id):
                     await self.refuse("unauthorized", "the stream token is for another session")
                 resumed = await LiveSession.resume(
-                    self.services, message, self.send, tenant=principal.tenant
+                    self.services,
+                    message,
+                    self.send,
+                    tenant=principal.tenant,
+                    on_taken_over=lambda: self.close(CLOSE_TAKEN_OVER),
                 )
                 if isinstance(resumed, FinalMessage):  # it had finished: say so again
                     await self.send(resumed)
                     raise _Closing(CLOSE_NORMAL)
                 session = resumed
             self.session = session
-            session.on_taken_over = lambda: self.close(CLOSE_TAKEN_OVER)
             structlog.contextvars.bind_contextvars(session_id=session.session_id)
             self.state = _State.STREAMING
             self.services.metrics.active_sessions.inc()

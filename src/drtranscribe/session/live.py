@@ -45,7 +45,6 @@ from drtranscribe.protocol import (
     FinalMessage,
     Limits,
     NoteMessage,
-    PatchOperation,
     ResumeMessage,
     SessionMessage,
     StartMessage,
@@ -77,6 +76,7 @@ class LiveSession:
         emit: Emit,
         *,
         token: int,
+        on_taken_over: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.services = services
         self.token = token  # fencing token: every write of this writer carries it
@@ -112,7 +112,7 @@ class LiveSession:
         )
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
-        self.on_taken_over: Callable[[], Awaitable[None]] | None = None
+        self.on_taken_over = on_taken_over  # the connection's: close it (4001)
         self.taken_over = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -126,6 +126,7 @@ class LiveSession:
         *,
         session_id: str | None = None,
         tenant: str = "default",
+        on_taken_over: Callable[[], Awaitable[None]] | None = None,
     ) -> LiveSession:
         """A new session (``session_id`` when a stream token reserved one) of ``tenant``."""
         session_id = session_id or new_session_id()
@@ -147,7 +148,15 @@ class LiveSession:
             resume_token=resume_token,
             instance=services.instance_id,
         )
-        session = cls(services, session_id, message.audio, message.language, emit, token=token)
+        session = cls(
+            services,
+            session_id,
+            message.audio,
+            message.language,
+            emit,
+            token=token,
+            on_taken_over=on_taken_over,
+        )
         session._spawn()
         await emit(session._session_message(resume_token, resumed=False))
         session.log.info("session.started", encoding=message.audio.encoding)
@@ -161,6 +170,7 @@ class LiveSession:
         emit: Emit,
         *,
         tenant: str = "default",
+        on_taken_over: Callable[[], Awaitable[None]] | None = None,
     ) -> LiveSession | FinalMessage:
         """Carry on a session stored by any instance; a finished one yields its final.
         Another tenant's session is indistinguishable from one that does not exist."""
@@ -179,7 +189,15 @@ class LiveSession:
         record = SessionRecord.of(snap.meta)
         if record is None or record.audio_format is None:
             raise SessionError("session_not_found", "no such session (or it has expired)")
-        session = cls(services, sid, record.audio_format, record.language, emit, token=token)
+        session = cls(
+            services,
+            sid,
+            record.audio_format,
+            record.language,
+            emit,
+            token=token,
+            on_taken_over=on_taken_over,
+        )
         session.next_seq = record.next_seq
         session.created_at = record.created_at or time.time()
         session.elapsed_s = record.elapsed_s
@@ -192,17 +210,10 @@ class LiveSession:
         for segment in session.transcript():
             await emit(TranscriptMessage(segment=segment))
         await emit(
-            NoteMessage(
-                version=session.note_version,
-                snapshot=True,
-                patch=[
-                    PatchOperation.model_validate(
-                        {"op": "replace", "path": "", "value": session.note.model_dump(mode="json"),
-                         "evidence": sorted(session.transcriber.segments)}
-                    )
-                ],
+            NoteMessage.whole(
+                session.note, session.note_version, sorted(session.transcriber.segments)
             )
-        )  # fmt: skip
+        )
         await session.transcriber.recover(snap.chunks, session._load_chunk)
         session._spawn()
         session.notes.mark()  # catch the note up with segments it may not reflect yet
