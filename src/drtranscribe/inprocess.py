@@ -11,7 +11,7 @@ from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.config import Settings
 from drtranscribe.protocol import AudioFormat, FinalMessage, StartMessage
 from drtranscribe.runtime import services_for
-from drtranscribe.session.live import LiveSession
+from drtranscribe.session.lifecycle import start_session
 
 
 async def transcribe_in_process(
@@ -30,7 +30,7 @@ async def transcribe_in_process(
                 encoding="pcm_s16le", sample_rate=audio.sample_rate, channels=audio.channels
             ),
         )
-        session = await LiveSession.start(services, start, ignore)
+        session = await start_session(services, start, ignore)
         for index, chunk in enumerate(chunks):
             await session.wait_for_room()
             await session.accept_chunk(chunk.to_s16le())

@@ -33,6 +33,7 @@ from drtranscribe.protocol import AudioFormat, StartMessage
 from drtranscribe.resilience.chain import ChainPolicy, FallbackChain
 from drtranscribe.resilience.retry import RetryPolicy
 from drtranscribe.services import ProcessServices
+from drtranscribe.session.lifecycle import start_session
 from drtranscribe.session.live import LiveSession
 from drtranscribe.state.store import SessionStore, connect
 from drtranscribe.storage.local import LocalAudioStore
@@ -191,7 +192,7 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
         start = StartMessage(
             type="start", audio=AudioFormat(encoding="pcm_s16le", sample_rate=RATE, channels=1)
         )
-        return await LiveSession.start(services, start, emit), sent
+        return await start_session(services, start, emit), sent
 
     yield factory
     for store in stores:

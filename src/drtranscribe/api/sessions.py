@@ -17,7 +17,7 @@ from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import AudioNotFound, SessionTakenOver
 from drtranscribe.protocol import AudioLocation
 from drtranscribe.services import ProcessServices
-from drtranscribe.session.live import new_session_id
+from drtranscribe.session.lifecycle import new_session_id
 from drtranscribe.state.record import SessionRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])

@@ -53,6 +53,7 @@ from drtranscribe.protocol import (
     parse_client_message,
 )
 from drtranscribe.services import ProcessServices
+from drtranscribe.session.lifecycle import resume_session, start_session
 from drtranscribe.session.live import LiveSession
 from drtranscribe.tokenbucket import TokenBucket
 
@@ -270,7 +271,7 @@ class _Connection:
                 raise ProtocolError("protocol_order", "session already started")
             principal = await self.authenticate_message(message.api_key)
             if isinstance(message, StartMessage):
-                session = await LiveSession.start(
+                session = await start_session(
                     self.services,
                     message,
                     self.send,
@@ -281,7 +282,7 @@ class _Connection:
             else:
                 if self.bound_session not in (None, message.session_id):
                     await self.refuse("unauthorized", "the stream token is for another session")
-                resumed = await LiveSession.resume(
+                resumed = await resume_session(
                     self.services,
                     message,
                     self.send,

@@ -3,12 +3,11 @@
 The WebSocket endpoint (or the in-process CLI) feeds chunks in and receives server
 messages through an ``emit`` callback; this module knows nothing about frames.
 
-Three tasks per session keep the live path short:
+A session is made by :mod:`.lifecycle` (started or resumed); this class takes chunks in
+(store → ack), runs three tasks, and finishes:
 
-* the chunk worker transcribes chunks one by one in arrival order (interim results),
-  so transcript events keep chunk order;
-* the final worker re-transcribes closed windows (see :mod:`.window`), in order, at a
-  lower priority than any interim decode;
+* the chunk worker and the final worker of :mod:`.transcriber` (interim results in chunk
+  order; windows re-transcribed at a lower priority);
 * the note worker (:mod:`.note_keeper`) keeps the clinical note up to date: it
   coalesces segments while an extraction runs, calls a paid extractor at a cadence and
   drafts with the local rules in between.
@@ -19,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -36,7 +34,6 @@ from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import (
     AudioError,
     ProtocolError,
-    SessionError,
 )
 from drtranscribe.protocol import (
     AckMessage,
@@ -44,26 +41,18 @@ from drtranscribe.protocol import (
     ErrorMessage,
     FinalMessage,
     Limits,
-    NoteMessage,
-    ResumeMessage,
     SessionMessage,
-    StartMessage,
-    TranscriptMessage,
 )
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.note_keeper import NoteKeeper
 from drtranscribe.session.transcriber import Transcriber
-from drtranscribe.state.record import SessionRecord, recording_at
+from drtranscribe.state.record import recording_at
 from drtranscribe.state.store import ChunkRecord
 from drtranscribe.storage.base import final_key
 
 log = structlog.get_logger(__name__)
 
 Emit = Callable[[BaseModel], Awaitable[None]]
-
-
-def new_session_id() -> str:
-    return "s_" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
 
 
 class LiveSession:
@@ -115,115 +104,10 @@ class LiveSession:
         self.on_taken_over = on_taken_over  # the connection's: close it (4001)
         self.taken_over = False
 
-    # ------------------------------------------------------------------ lifecycle
-
-    @classmethod
-    async def start(
-        cls,
-        services: ProcessServices,
-        message: StartMessage,
-        emit: Emit,
-        *,
-        session_id: str | None = None,
-        tenant: str = "default",
-        on_taken_over: Callable[[], Awaitable[None]] | None = None,
-    ) -> LiveSession:
-        """A new session (``session_id`` when a stream token reserved one) of ``tenant``."""
-        session_id = session_id or new_session_id()
-        existing = await services.store.meta(session_id)
-        if existing and existing.get("status") != "reserved":
-            raise SessionError("session_exists", "this session was already started; resume it")
-        resume_token = secrets.token_urlsafe(32)
-        token = await services.store.create(
-            session_id,
-            {
-                "status": "active",
-                "audio_format": message.audio.model_dump_json(),
-                "language": message.language,
-                "next_seq": 0,
-                "elapsed_s": 0.0,
-                "tenant": tenant,
-            },
-            message.metadata,
-            resume_token=resume_token,
-            instance=services.instance_id,
-        )
-        session = cls(
-            services,
-            session_id,
-            message.audio,
-            message.language,
-            emit,
-            token=token,
-            on_taken_over=on_taken_over,
-        )
-        session._spawn()
-        await emit(session._session_message(resume_token, resumed=False))
-        session.log.info("session.started", encoding=message.audio.encoding)
-        return session
-
-    @classmethod
-    async def resume(
-        cls,
-        services: ProcessServices,
-        message: ResumeMessage,
-        emit: Emit,
-        *,
-        tenant: str = "default",
-        on_taken_over: Callable[[], Awaitable[None]] | None = None,
-    ) -> LiveSession | FinalMessage:
-        """Carry on a session stored by any instance; a finished one yields its final.
-        Another tenant's session is indistinguishable from one that does not exist."""
-        store = services.store
-        sid = message.session_id
-        record = await store.record(sid)
-        if record is None or not record.opens_with(message.resume_token):
-            raise SessionError("session_not_found", "no such session (or it has expired)")
-        if not record.belongs_to(tenant):
-            raise SessionError("session_not_found", "no such session (or it has expired)")
-        token = await store.take(sid, instance=services.instance_id)
-        await store.ensure_key(sid)  # a session from before sealing gets its key now
-        snap = await store.snapshot(sid)
-        if snap is None:
-            raise SessionError("session_not_found", "no such session (or it has expired)")
-        record = SessionRecord.of(snap.meta)
-        if record is None or record.audio_format is None:
-            raise SessionError("session_not_found", "no such session (or it has expired)")
-        session = cls(
-            services,
-            sid,
-            record.audio_format,
-            record.language,
-            emit,
-            token=token,
-            on_taken_over=on_taken_over,
-        )
-        session.next_seq = record.next_seq
-        session.created_at = record.created_at or time.time()
-        session.elapsed_s = record.elapsed_s
-        session.layout = record.layout
-        session.transcriber.segments = {s.id: s for s in snap.segments}
-        session.notes.restore(snap.note, snap.note_version, snap.extracted_through)
-        if record.status == "finished":
-            return session._final_message(record.final_audio_key)
-        await emit(session._session_message(message.resume_token, resumed=True))
-        for segment in session.transcript():
-            await emit(TranscriptMessage(segment=segment))
-        await emit(
-            NoteMessage.whole(
-                session.note, session.note_version, sorted(session.transcriber.segments)
-            )
-        )
-        await session.transcriber.recover(snap.chunks, session._load_chunk)
-        session._spawn()
-        session.notes.mark()  # catch the note up with segments it may not reflect yet
-        session.log.info("session.resumed", next_seq=session.next_seq, fence=token)
-        return session
-
-    async def _load_chunk(self, seq: int) -> PcmAudio:
+    async def load_chunk(self, seq: int) -> PcmAudio:
         return decode_wav(await self.services.audio.get_chunk(self.session_id, seq))
 
-    def _session_message(self, resume_token: str, *, resumed: bool) -> SessionMessage:
+    def session_message(self, resume_token: str, *, resumed: bool) -> SessionMessage:
         return SessionMessage(
             session_id=self.session_id,
             resume_token=resume_token,
@@ -232,7 +116,7 @@ class LiveSession:
             limits=Limits.announced(self.settings.limits),
         )
 
-    def _spawn(self) -> None:
+    def spawn(self) -> None:
         # Every log line of the session's workers names it, whoever started them (a new
         # connection, a resume, the in-process CLI): the workers run in a copy of the
         # caller's context with session_id bound.
@@ -343,7 +227,7 @@ class LiveSession:
                 "final_audio_key": final_audio_key or "",
             },
         )
-        final = self._final_message(final_audio_key)
+        final = self.final_message(final_audio_key)
         self.log.info(
             "session.finished",
             chunks=self.next_seq,
@@ -353,7 +237,7 @@ class LiveSession:
         )
         return final
 
-    def _final_message(self, final_audio_key: str | None) -> FinalMessage:
+    def final_message(self, final_audio_key: str | None) -> FinalMessage:
         audio_location = recording_at(
             self.services.audio.uri, final_audio_key, self.elapsed_s, self.layout
         )
