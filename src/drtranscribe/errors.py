@@ -27,7 +27,7 @@ may echo patient data.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NoReturn
 
 ErrorCategory = Literal[
     "timeout", "connection", "status", "invalid_response", "circuit_open", "internal"
@@ -148,3 +148,12 @@ class AllProvidersFailed(DrTranscribeError):
         hints = [e.retry_after_s for e in self.errors if isinstance(e, ProviderStatusError)]
         known = [h for h in hints if h is not None]
         return max(known) if known else None
+
+
+def raise_mapped(mapped: ProviderError, cause: BaseException) -> NoReturn:
+    """Raise a vendor's error as mapped. A timeout or connection failure keeps its cause;
+    a status or parse error does not, because an SDK's message quotes the provider's body
+    (which may echo the request: patient data)."""
+    if isinstance(mapped, ProviderTimeout | ProviderConnectionError):
+        raise mapped from cause
+    raise mapped from None

@@ -24,6 +24,7 @@ from drtranscribe.errors import (
     ProviderInvalidResponse,
     ProviderStatusError,
     ProviderTimeout,
+    raise_mapped,
 )
 
 DEFAULT_API_VERSION = "v1beta"
@@ -78,12 +79,8 @@ def map_genai_error(provider: str, exc: BaseException) -> ProviderError:
 
 
 def raise_genai_error(provider: str, exc: BaseException) -> NoReturn:
-    """Raise the mapped error. A timeout or connection failure keeps its cause; a status
-    or parse error does not, because the SDK's message quotes the provider's body."""
-    mapped = map_genai_error(provider, exc)
-    if isinstance(mapped, ProviderTimeout | ProviderConnectionError):
-        raise mapped from exc
-    raise mapped from None
+    """Raise the mapped error (:func:`~drtranscribe.errors.raise_mapped`)."""
+    raise_mapped(map_genai_error(provider, exc), exc)
 
 
 class GeminiClient:

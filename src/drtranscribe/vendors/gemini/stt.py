@@ -29,37 +29,20 @@ models allow it): transcription gains nothing from it and it adds latency.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-import httpx
-import pydantic
-from google.genai import errors as genai_errors
 from google.genai import types
 
 from drtranscribe.config import ProviderSettings
-from drtranscribe.errors import (
-    ProviderInvalidResponse,
-)
+from drtranscribe.errors import ProviderInvalidResponse
 from drtranscribe.transcription.base import SpeechToText, TranscriptionRequest, wav_bytes
 from drtranscribe.vendors.gemini.client import (
+    GENAI_CALL_ERRORS,
     GeminiClient,
     raise_genai_error,
     response_text,
     thinking_config,
 )
-
-DEFAULT_API_VERSION = "v1beta"
-PARSE_ERRORS: tuple[type[Exception], ...] = (json.JSONDecodeError, pydantic.ValidationError)
-#: Exceptions a ``generate_content`` call may raise that :func:`map_genai_error` maps.
-GENAI_CALL_ERRORS: tuple[type[Exception], ...] = (
-    genai_errors.APIError,
-    httpx.HTTPError,
-    *PARSE_ERRORS,
-)
-
-_RETRY_DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
-
 
 TRANSCRIBE_INSTRUCTION = (
     "You are a medical transcriptionist. Transcribe the speech in the audio verbatim, in "

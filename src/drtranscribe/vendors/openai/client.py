@@ -26,6 +26,7 @@ from drtranscribe.errors import (
     ProviderInvalidResponse,
     ProviderStatusError,
     ProviderTimeout,
+    raise_mapped,
 )
 
 DEFAULT_AZURE_API_VERSION = "2024-10-21"  # GA; has /audio/transcriptions and json_schema output
@@ -85,12 +86,8 @@ OPENAI_CALL_ERRORS: tuple[type[Exception], ...] = (
 
 
 def raise_openai_error(provider: str, exc: BaseException) -> NoReturn:
-    """Raise the mapped error. A timeout or connection failure keeps its cause; a status
-    or parse error does not, because the SDK's message quotes the provider's body."""
-    mapped = map_openai_error(provider, exc)
-    if isinstance(mapped, ProviderTimeout | ProviderConnectionError):
-        raise mapped from exc
-    raise mapped from None
+    """Raise the mapped error (:func:`~drtranscribe.errors.raise_mapped`)."""
+    raise_mapped(map_openai_error(provider, exc), exc)
 
 
 def _api_key(settings: ProviderSettings, provider: str, *, required: bool = True) -> str:

@@ -34,17 +34,13 @@ deployment name.
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar
 
 import openai
-import pydantic
 from openai import AsyncOpenAI
 
 from drtranscribe.config import ProviderSettings
-from drtranscribe.errors import (
-    ProviderInvalidResponse,
-)
+from drtranscribe.errors import ProviderInvalidResponse
 from drtranscribe.transcription.base import SpeechToText, TranscriptionRequest, wav_bytes
 from drtranscribe.vendors.openai.client import (
     OPENAI_CALL_ERRORS,
@@ -52,11 +48,6 @@ from drtranscribe.vendors.openai.client import (
     openai_client,
     raise_openai_error,
 )
-
-DEFAULT_AZURE_API_VERSION = "2024-10-21"  # GA; has /audio/transcriptions and json_schema output
-
-#: What the SDK raises for an answer it could not parse, besides its own error types.
-PARSE_ERRORS: tuple[type[Exception], ...] = (json.JSONDecodeError, pydantic.ValidationError)
 
 
 class _OpenAITranscriber(SpeechToText):
