@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,17 +153,19 @@ def log_records(lines: Sequence[str]) -> list[dict[str, Any]]:
 async def wait_for_probes(server: ServerProcess) -> None:
     """Until the provider monitor's first round (one probe per provider of both chains,
     as ``service.ready`` lists them) is logged: no probe runs inside a measured session."""
-    deadline = time.monotonic() + LOG_WAIT_TIMEOUT_S
-    while time.monotonic() < deadline:
-        records = log_records(list(server.lines))
+
+    def first_round_done(lines: list[str]) -> bool | None:
+        records = log_records(list(lines))
         ready = next((r for r in records if r.get("event") == "service.ready"), None)
-        if ready is not None:
-            expected = list(ready.get("stt_chain", [])) + list(ready.get("extraction_chain", []))
-            probed = [r.get("provider") for r in records if is_probe_outcome(r)]
-            if all(probed.count(name) >= expected.count(name) for name in expected):
-                return
-        await asyncio.sleep(0.05)  # the log reader thread appends; poll it, bounded
-    raise TimeoutError(f"no first probe round in the logs within {LOG_WAIT_TIMEOUT_S:g} s")
+        if ready is None:
+            return None
+        expected = list(ready.get("stt_chain", [])) + list(ready.get("extraction_chain", []))
+        probed = [r.get("provider") for r in records if is_probe_outcome(r)]
+        return all(probed.count(name) >= expected.count(name) for name in expected) or None
+
+    done = await asyncio.to_thread(server.wait_until, first_round_done, LOG_WAIT_TIMEOUT_S)
+    if not done:
+        raise TimeoutError(f"no first probe round in the logs within {LOG_WAIT_TIMEOUT_S:g} s")
 
 
 def is_probe_outcome(record: dict[str, Any]) -> bool:

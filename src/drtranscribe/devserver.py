@@ -11,8 +11,12 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
@@ -29,14 +33,18 @@ class ServerProcess:
     def wait_for_line(self, text: str, *, after: int = 0, timeout_s: float = 30) -> str:
         """The first log line from index ``after`` on that contains ``text``, waiting for
         the child to write it (woken by each new line; TimeoutError past ``timeout_s``)."""
-        with self._arrived:
-            found = self._arrived.wait_for(
-                lambda: next((ln for ln in self.lines[after:] if text in ln), None),
-                timeout=timeout_s,
-            )
+        found = self.wait_until(
+            lambda lines: next((ln for ln in lines[after:] if text in ln), None), timeout_s
+        )
         if found is None:
             raise TimeoutError(f"no log line with {text!r} within {timeout_s} s")
         return found
+
+    def wait_until(self, check: Callable[[list[str]], T | None], timeout_s: float) -> T | None:
+        """``check(lines)`` once it is not None, re-checked as each log line arrives (no
+        polling); None past ``timeout_s``."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: check(self.lines), timeout=timeout_s)
 
     def _add_line(self, line: str) -> None:
         with self._arrived:

@@ -36,7 +36,6 @@ from starlette.websockets import WebSocketState
 from drtranscribe.auth import tokens
 from drtranscribe.auth.keys import Principal
 from drtranscribe.errors import (
-    AudioError,
     ProtocolError,
     SessionError,
     SessionTakenOver,
@@ -255,9 +254,7 @@ class _Connection:
                 "protocol_order",
                 "audio before start" if self.session is None else "audio after stop",
             )
-        limit = self.settings.limits.max_frame_bytes
-        if len(data) > limit:  # before the rate: an oversized frame is a violation, not a refusal
-            raise AudioError("frame_too_large", f"frame of {len(data)} bytes; the limit is {limit}")
+        self.session.check_frame_size(data)  # before the rate: a violation, not a refusal
         if not self.bucket.take():
             self.services.metrics.chunks.labels("rate_limited").inc()
             raise ProtocolError(

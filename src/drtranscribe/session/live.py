@@ -144,6 +144,11 @@ class LiveSession:
 
     # ------------------------------------------------------------------ input
 
+    def check_frame_size(self, data: bytes) -> None:
+        limit = self.settings.limits.max_frame_bytes
+        if len(data) > limit:
+            raise AudioError("frame_too_large", f"frame of {len(data)} bytes; the limit is {limit}")
+
     async def accept_chunk(self, data: bytes) -> int:
         """Decode, store and ack one chunk; queue it for transcription. Returns its seq.
 
@@ -154,11 +159,7 @@ class LiveSession:
             raise ProtocolError("protocol_order", "audio after stop")
         arrived = time.monotonic()
         limits = self.settings.limits
-        if len(data) > limits.max_frame_bytes:
-            raise AudioError(
-                "frame_too_large",
-                f"frame of {len(data)} bytes; the limit is {limits.max_frame_bytes}",
-            )
+        self.check_frame_size(data)
         if self.transcriber.pending >= limits.max_pending_chunks:
             raise ProtocolError(
                 "backpressure", "too many chunks waiting; resend later", retryable=True

@@ -13,10 +13,11 @@ a chain names the provider: nothing registers on import.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import structlog
 from pydantic import SecretStr
@@ -60,58 +61,20 @@ def _local(_: Settings, __: ProviderSettings) -> Extractor:
     return LocalExtractor()
 
 
-def _openai_stt(_: Settings, config: ProviderSettings) -> SpeechToText:
-    from drtranscribe.vendors.openai.stt import OpenAISTT
+def _adapter(module: str, cls: str) -> Factory[Any]:
+    """A factory that imports ``module`` (and its vendor's SDK) only when it is called and
+    builds ``cls`` from the provider's settings."""
 
-    return OpenAISTT(config)
+    def build(_: Settings, config: ProviderSettings) -> Any:
+        return getattr(importlib.import_module(module), cls)(config)
 
-
-def _groq_stt(_: Settings, config: ProviderSettings) -> SpeechToText:
-    from drtranscribe.vendors.openai.stt import GroqSTT
-
-    return GroqSTT(config)
+    return build
 
 
-def _azure_stt(_: Settings, config: ProviderSettings) -> SpeechToText:
-    from drtranscribe.vendors.openai.stt import AzureOpenAISTT
-
-    return AzureOpenAISTT(config)
-
-
-def _gemini_stt(_: Settings, config: ProviderSettings) -> SpeechToText:
-    from drtranscribe.vendors.gemini.stt import GeminiSTT
-
-    return GeminiSTT(config)
-
-
-def _openai_llm(_: Settings, config: ProviderSettings) -> Extractor:
-    from drtranscribe.vendors.openai.llm import OpenAIExtractor
-
-    return OpenAIExtractor(config)
-
-
-def _compatible_llm(_: Settings, config: ProviderSettings) -> Extractor:
-    from drtranscribe.vendors.openai.llm import OpenAICompatibleExtractor
-
-    return OpenAICompatibleExtractor(config)
-
-
-def _azure_llm(_: Settings, config: ProviderSettings) -> Extractor:
-    from drtranscribe.vendors.openai.llm import AzureOpenAIExtractor
-
-    return AzureOpenAIExtractor(config)
-
-
-def _groq_llm(_: Settings, config: ProviderSettings) -> Extractor:
-    from drtranscribe.vendors.openai.llm import GroqExtractor
-
-    return GroqExtractor(config)
-
-
-def _gemini_llm(_: Settings, config: ProviderSettings) -> Extractor:
-    from drtranscribe.vendors.gemini.llm import GeminiExtractor
-
-    return GeminiExtractor(config)
+_OPENAI_STT = "drtranscribe.vendors.openai.stt"
+_OPENAI_LLM = "drtranscribe.vendors.openai.llm"
+_GEMINI_STT = "drtranscribe.vendors.gemini.stt"
+_GEMINI_LLM = "drtranscribe.vendors.gemini.llm"
 
 
 PROVIDERS: dict[str, Provider] = {
@@ -119,28 +82,38 @@ PROVIDERS: dict[str, Provider] = {
     for p in (
         Provider("local_whisper", needs="nothing", stt=_local_whisper),
         Provider("local", needs="nothing", extraction=_local),
-        Provider("groq", env_keys=("GROQ_API_KEY",), stt=_groq_stt, extraction=_groq_llm),
-        Provider("openai", env_keys=("OPENAI_API_KEY",), stt=_openai_stt, extraction=_openai_llm),
+        Provider(
+            "groq",
+            env_keys=("GROQ_API_KEY",),
+            stt=_adapter(_OPENAI_STT, "GroqSTT"),
+            extraction=_adapter(_OPENAI_LLM, "GroqExtractor"),
+        ),
+        Provider(
+            "openai",
+            env_keys=("OPENAI_API_KEY",),
+            stt=_adapter(_OPENAI_STT, "OpenAISTT"),
+            extraction=_adapter(_OPENAI_LLM, "OpenAIExtractor"),
+        ),
         Provider(
             "gemini",
             env_keys=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-            stt=_gemini_stt,
-            extraction=_gemini_llm,
+            stt=_adapter(_GEMINI_STT, "GeminiSTT"),
+            extraction=_adapter(_GEMINI_LLM, "GeminiExtractor"),
         ),
         Provider(
             "azure_openai",
             needs="key_and_url",
             env_keys=("AZURE_OPENAI_API_KEY",),
             env_urls=("AZURE_OPENAI_ENDPOINT",),
-            stt=_azure_stt,
-            extraction=_azure_llm,
+            stt=_adapter(_OPENAI_STT, "AzureOpenAISTT"),
+            extraction=_adapter(_OPENAI_LLM, "AzureOpenAIExtractor"),
         ),
         # Ollama, vLLM, llama.cpp: a base URL is enough.
         Provider(
             "openai_compatible",
             needs="url",
             env_urls=("OPENAI_COMPATIBLE_BASE_URL",),
-            extraction=_compatible_llm,
+            extraction=_adapter(_OPENAI_LLM, "OpenAICompatibleExtractor"),
         ),
     )
 }
