@@ -17,12 +17,12 @@ verify: install  ## the verification list against real processes: a pass/fail ta
 	$(UV) run --frozen python scripts/verify.py
 
 lint: install
-	$(UV) run --frozen ruff check src tests bench scripts fuzz
-	$(UV) run --frozen ruff format --check src tests bench scripts fuzz
+	$(UV) run --frozen ruff check src devtools tests bench scripts fuzz
+	$(UV) run --frozen ruff format --check src devtools tests bench scripts fuzz
 	$(UV) run --frozen mypy
 
 schemas: install  ## regenerate the JSON Schemas in docs/
-	$(UV) run --frozen python -m drtranscribe.docs_gen
+	$(UV) run --frozen python -m devtools.docs_gen
 
 bench: install
 	$(UV) run --frozen python bench/stream_latency.py

@@ -23,6 +23,7 @@ import asyncio
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,13 +33,15 @@ import numpy as np
 import redis.asyncio
 import websockets
 
-from drtranscribe import devserver
 from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import encode_wav
 from drtranscribe.state.embedded import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # devtools/ is not in the installed package
+
+from devtools import devserver  # noqa: E402
 
 
 async def _until(ws: Any, kind: str) -> dict[str, Any]:

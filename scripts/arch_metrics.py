@@ -6,6 +6,8 @@ below it, or the domain room importing anything of ours but errors. The composit
 
     .venv/bin/python scripts/arch_metrics.py            # a table
     .venv/bin/python scripts/arch_metrics.py --json     # the same as JSON
+    git worktree add /tmp/before 0168616 && \
+        .venv/bin/python scripts/arch_metrics.py --root /tmp/before/src/drtranscribe
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "drtranscribe"
-NOTE_MODULES = ("drtranscribe.domain.note", "drtranscribe.domain.note")
+#: Where the note model lives (domain/), and where it lived before issue 13 (for --root).
+NOTE_MODULES = ("drtranscribe.domain.note", "drtranscribe.extraction.note")
 DOMAIN = "drtranscribe.domain"
 #: Root modules every room may import (the foundations: no imports of rooms themselves).
 FOUNDATIONS = {"drtranscribe.errors", "drtranscribe.config", "drtranscribe.logging"}
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+def _module_name(path: Path, root: Path) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
@@ -46,12 +49,12 @@ def _imports(tree: ast.AST, module: str) -> set[str]:
     return found
 
 
-def measure() -> dict[str, object]:
+def measure(root: Path = ROOT) -> dict[str, object]:
     modules: dict[str, set[str]] = {}
     sizes: dict[str, int] = {}
     functions: list[tuple[int, str]] = []
-    for path in sorted(ROOT.rglob("*.py")):
-        module = _module_name(path)
+    for path in sorted(root.rglob("*.py")):
+        module = _module_name(path, root)
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text)
         sizes[module] = len(text.splitlines())
@@ -73,8 +76,7 @@ def measure() -> dict[str, object]:
         for i in imps
         if (m.count(".") == 1 and i.count(".") >= 2 and not i.startswith(DOMAIN)
             and m not in ("drtranscribe", "drtranscribe.app", "drtranscribe.runtime",
-                          "drtranscribe.cli", "drtranscribe.inprocess", "drtranscribe.docs_gen",
-                          "drtranscribe.devserver",
+                          "drtranscribe.cli", "drtranscribe.inprocess",
                           "drtranscribe.render", "drtranscribe.client",
                           "drtranscribe.services"))
         or (m.startswith(DOMAIN) and not i.startswith(DOMAIN) and i != "drtranscribe.errors")
@@ -93,8 +95,12 @@ def measure() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
-    result = measure()
-    if parser.parse_args().json:
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="another tree's src/drtranscribe (before/after)"
+    )
+    args = parser.parse_args()
+    result = measure(args.root.resolve())
+    if args.json:
         print(json.dumps(result, indent=2))
         return
     print(f"modules {result['modules']}, lines {result['lines']}")

@@ -11,12 +11,12 @@ from urllib.parse import urlparse
 
 import pytest
 import redis.asyncio as aioredis
+from devtools import devserver
+from devtools.devserver import ServerProcess
 
-from drtranscribe import devserver
 from drtranscribe.config import Settings
 from drtranscribe.crypto.keys import LocalKeyStore, SessionKeys
 from drtranscribe.crypto.sealing import open_stream
-from drtranscribe.devserver import ServerProcess
 from drtranscribe.state.embedded import EmbeddedRedis
 from drtranscribe.storage.base import session_of_final
 

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from devtools import devserver
+from devtools.deployenv import dockerfile_env
+from devtools.devserver import ServerProcess
 from tests.conftest import SpeechFixture, speech_fixtures
 
-from drtranscribe import devserver
 from drtranscribe.audio.file import load_audio_file
 from drtranscribe.client import ClientEvent, stream_audio
-from drtranscribe.deployenv import dockerfile_env
-from drtranscribe.devserver import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,11 +16,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devtools.devserver import ServerProcess
 from tests.conftest import SpeechFixture
 from tests.fakes.provider_server import FakeProviderServer
 
 from drtranscribe.client import ClientEvent
-from drtranscribe.devserver import ServerProcess
 from verify_checks.common import (
     CheckResult,
     ServedSession,

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from devtools.devserver import ServerProcess
 
-from drtranscribe.devserver import ServerProcess
 from verify_checks.common import (
     HTTP_TIMEOUT_S,
     CheckResult,

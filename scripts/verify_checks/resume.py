@@ -17,12 +17,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+from devtools.devserver import ServerProcess
 from tests.conftest import open_recording
 
 from drtranscribe.audio.file import load_audio_file, split_chunks
 from drtranscribe.audio.wav import decode_wav
 from drtranscribe.client import ClientEvent
-from drtranscribe.devserver import ServerProcess
 from drtranscribe.state.embedded import EmbeddedRedis
 from verify_checks.common import (
     CheckResult,

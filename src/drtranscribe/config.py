@@ -7,6 +7,7 @@ their own ``Settings`` instead of patching anything.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -221,6 +222,19 @@ class SegmentSettings(BaseModel):
     )
 
 
+@dataclass(frozen=True)
+class SessionSettings:
+    """What a live session and its connection read: its limits, how audio is cut into
+    windows, the note's cadence, the speech-to-text chain's deadlines, and the pause
+    between extraction calls after failures. Sessions get this, not all of ``Settings``."""
+
+    limits: LimitSettings
+    segments: SegmentSettings
+    note: NoteSettings
+    stt: ChainSettings
+    extraction_spacing_s: float
+
+
 class Settings(BaseSettings):
     """All settings of the service."""
 
@@ -287,6 +301,17 @@ class Settings(BaseSettings):
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     note: NoteSettings = Field(default_factory=NoteSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
+
+    @property
+    def session(self) -> SessionSettings:
+        """The part of the settings a live session reads (and nothing else)."""
+        return SessionSettings(
+            limits=self.limits,
+            segments=self.segments,
+            note=self.note,
+            stt=self.resilience.stt,
+            extraction_spacing_s=self.resilience.extraction.cooldown_s,
+        )
 
     @model_validator(mode="before")
     @classmethod

@@ -75,7 +75,7 @@ async def services_for(
             stack.push_async_callback(extractor.aclose)
 
         services = ProcessServices(
-            settings=settings,
+            session=settings.session,
             store=store,
             audio=audio,
             stt=build_chain(stt, "stt", settings.resilience.stt, metrics),

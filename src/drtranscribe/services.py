@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from drtranscribe.auth.keys import ApiKeys
 from drtranscribe.auth.state import AuthState
-from drtranscribe.config import Settings
+from drtranscribe.config import SessionSettings
 from drtranscribe.extraction.base import Extractor
 from drtranscribe.metrics import Metrics
 from drtranscribe.resilience.chain import FallbackChain
@@ -26,7 +26,7 @@ def new_instance_id() -> str:
 
 @dataclass
 class ProcessServices:
-    settings: Settings
+    session: SessionSettings  # what sessions read of the settings (`Settings.session`)
     store: SessionStore
     audio: AudioStore
     stt: FallbackChain[SpeechToText]

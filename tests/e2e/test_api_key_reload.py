@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from devtools.devserver import ServerProcess
+from devtools.devserver import start as start_process
 
-from drtranscribe.devserver import ServerProcess
-from drtranscribe.devserver import start as start_process
 from tests.conftest import stop_server
 
 pytestmark = pytest.mark.e2e

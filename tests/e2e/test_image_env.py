@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from devtools.deployenv import cloudrun_env, dockerfile_env
+from devtools.devserver import ServerProcess
+from devtools.devserver import start as start_process
 
 from drtranscribe.audio.file import load_audio_file
 from drtranscribe.auth import keygen
 from drtranscribe.client import stream_audio
-from drtranscribe.deployenv import cloudrun_env, dockerfile_env
-from drtranscribe.devserver import ServerProcess
-from drtranscribe.devserver import start as start_process
 from tests.conftest import SpeechFixture, stop_server
 from tests.fakes.gcs import FakeGcs
 from tests.fakes.provider_server import (  # noqa: F401

@@ -173,7 +173,7 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
         store = SessionStore(connect(redis_url, socket_timeout_s=1), ttl_s=600, keys=keys)
         stores.append(store)
         services = ProcessServices(
-            settings=settings,
+            session=settings.session,
             store=store,
             audio=LocalAudioStore(tmp_path / "audio", keys=keys),
             # One round per call: the chain's retries have their own tests (test_chain.py).

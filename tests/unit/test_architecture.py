@@ -74,3 +74,34 @@ def test_an_unknown_provider_is_a_configuration_error(monkeypatch: pytest.Monkey
         build_stt(Settings(environment="test", stt_chain=["local"]))  # an extractor's name
     with pytest.raises(ConfigError, match="no usable extraction provider"):
         build_extractors(Settings(environment="test", extraction_chain=["openai"]))
+
+
+def test_the_package_does_not_depend_on_development_tooling() -> None:
+    """``devtools/`` (dev servers, the docs generator) and ``tests/`` are not shipped."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any(n.split(".")[0] in ("devtools", "tests") for n in names), path
+
+
+def test_sessions_read_their_part_of_the_settings_only() -> None:
+    """Session and connection code gets ``SessionSettings``, never the whole ``Settings``."""
+    for room in ("session", "api"):
+        for path in sorted((PACKAGE / room).glob("*.py")):
+            imported = {
+                alias.name
+                for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if isinstance(node, ast.ImportFrom) and node.module == "drtranscribe.config"
+                for alias in node.names
+            }
+            assert "Settings" not in imported, path
+    from drtranscribe.services import ProcessServices
+
+    assert "settings" not in ProcessServices.__dataclass_fields__
+    assert "session" in ProcessServices.__dataclass_fields__

@@ -4,8 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
+from devtools.docs_gen import MARKER, note_schema, render_protocol
 
-from drtranscribe.docs_gen import MARKER, note_schema, render_protocol
 from drtranscribe.protocol import ERROR_CODES, message_schemas
 
 pytestmark = pytest.mark.unit

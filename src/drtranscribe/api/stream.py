@@ -82,13 +82,13 @@ class _Connection:
     def __init__(self, websocket: WebSocket, services: ProcessServices) -> None:
         self.ws = websocket
         self.services = services
-        self.settings = services.settings
+        self.limits = services.session.limits
         self.state = _State.AWAITING_START
         self.session: LiveSession | None = None
         self.principal: Principal | None = None
         self.bound_session: str | None = None  # a stream token's session
         self.origin = websocket.headers.get("origin")
-        limits = self.settings.limits
+        limits = self.limits
         # A paced client's frame may arrive a little early (delays on the way): 0.25 s slack.
         self.bucket = TokenBucket(limits.chunk_rate_per_s, limits.chunk_burst, tolerance_s=0.25)
         # Retryable refusals are the server's doing, not the client's: they cost a
@@ -187,7 +187,7 @@ class _Connection:
     # ------------------------------------------------------------------ input
 
     async def run(self) -> None:
-        limits = self.settings.limits
+        limits = self.limits
         await self.authenticate_url()
         while self.state is not _State.CLOSED:
             if self.state is _State.AWAITING_START:  # no idle anonymous connections
@@ -245,7 +245,7 @@ class _Connection:
 
     async def count_violation(self) -> None:
         self.violations += 1
-        if self.violations >= self.settings.limits.max_violations:
+        if self.violations >= self.limits.max_violations:
             await self.refuse("too_many_violations", "too many rejected frames")
 
     async def on_audio(self, data: bytes) -> None:
@@ -311,7 +311,7 @@ class _Connection:
     async def _time_limit(self, principal: Principal) -> None:
         """Warn before the session's maximum duration, then finalise it and close (4003)."""
         assert self.session is not None
-        limits = self.settings.limits
+        limits = self.limits
         limit = min(limits.max_session_s, principal.max_session_s or limits.max_session_s)
         ends_at = self.session.created_at + limit
         warn_in = ends_at - limits.session_warning_s - time.time()

@@ -69,7 +69,7 @@ class LiveSession:
     ) -> None:
         self.services = services
         self.token = token  # fencing token: every write of this writer carries it
-        self.settings = services.settings
+        self.limits = services.session.limits
         self.session_id = session_id
         self.audio_format = audio_format
         self.language = language
@@ -113,7 +113,7 @@ class LiveSession:
             resume_token=resume_token,
             resumed=resumed,
             next_seq=self.next_seq,
-            limits=Limits.announced(self.settings.limits),
+            limits=Limits.announced(self.limits),
         )
 
     def spawn(self) -> None:
@@ -145,7 +145,7 @@ class LiveSession:
     # ------------------------------------------------------------------ input
 
     def check_frame_size(self, data: bytes) -> None:
-        limit = self.settings.limits.max_frame_bytes
+        limit = self.limits.max_frame_bytes
         if len(data) > limit:
             raise AudioError("frame_too_large", f"frame of {len(data)} bytes; the limit is {limit}")
 
@@ -158,7 +158,7 @@ class LiveSession:
         if self._stopping:
             raise ProtocolError("protocol_order", "audio after stop")
         arrived = time.monotonic()
-        limits = self.settings.limits
+        limits = self.limits
         self.check_frame_size(data)
         if self.transcriber.pending >= limits.max_pending_chunks:
             raise ProtocolError(
@@ -194,7 +194,7 @@ class LiveSession:
         """For in-process producers: wait until another chunk would not be pushed back."""
         work = self.transcriber
         async with work.room:
-            await work.room.wait_for(lambda: work.pending < self.settings.limits.max_pending_chunks)
+            await work.room.wait_for(lambda: work.pending < self.limits.max_pending_chunks)
 
     async def stop(self) -> FinalMessage:
         """Finish: drain transcription, close the last window, final note, combined audio."""

@@ -93,7 +93,7 @@ class NoteKeeper:
         self.note = ClinicalNote()
         self.version = 0
         self.read: dict[str, str] = {}  # segment id -> the text the chain has read
-        cadence = services.settings.note
+        cadence = services.session.note
         self._min_new_tokens = cadence.min_new_tokens
         self._min_interval_s = cadence.min_interval_s
         self._drafts = cadence.drafts
@@ -103,7 +103,7 @@ class NoteKeeper:
         self._last_call = -float("inf")
         self._llm_failures = 0  # counted LLM failures on the unread text (see _update)
         self._failure_counted_at = -float("inf")
-        self._spacing_s = services.settings.resilience.extraction.cooldown_s
+        self._spacing_s = services.session.extraction_spacing_s
         self._wake: asyncio.TimerHandle | None = None
         self._dirty = asyncio.Event()
         self._idle = asyncio.Condition()

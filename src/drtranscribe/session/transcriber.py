@@ -56,8 +56,8 @@ class Transcriber:
         self.notes = notes
         self._taken_over = taken_over
         self.log = log
-        self._stt_rules: ChainSettings = services.settings.resilience.stt
-        self._segment_rules: SegmentSettings = services.settings.segments
+        self._stt_rules: ChainSettings = services.session.stt
+        self._segment_rules: SegmentSettings = services.session.segments
         self.segments: dict[str, Segment] = {}
         self.window: Window | None = None  # the open one
         self.chunks: asyncio.Queue[QueuedChunk] = asyncio.Queue()

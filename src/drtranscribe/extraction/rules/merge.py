@@ -35,6 +35,7 @@ from drtranscribe.domain.note import (
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.extraction.rules import social
 from drtranscribe.extraction.rules.allergies import NKDA, AllergyMention, is_drug_allergen
+from drtranscribe.extraction.rules.dialogue import Polarity
 from drtranscribe.extraction.rules.lexicon import condition_kinds
 from drtranscribe.extraction.rules.medications import MedDetail, MedMention
 from drtranscribe.extraction.rules.parse import SegmentFacts, SentenceFacts
@@ -142,6 +143,30 @@ def _onset_phrase(onset: str) -> str:
     return f"since {onset}"
 
 
+@dataclass
+class _Reply:
+    """An answer to the pending questions: its first sentence, all its sentences, where
+    it was said and by whom, and whether it says yes or no."""
+
+    p: _Pending
+    s: SentenceFacts
+    sents: list[SentenceFacts]
+    i: int
+    sp: Speaker | None
+    polarity: Polarity | None
+
+
+def _polarity(s: SentenceFacts, rest: list[SentenceFacts]) -> Polarity | None:
+    """Yes, no or neither, read past an acknowledgement or an echo of the question."""
+    if s.answer == "yes" and len(s.norm.split()) <= 3:
+        # "yeah. no, nothing like that.": the bare "yeah" only acknowledges
+        return next((a.answer for a in rest if a.answer), None) or s.answer
+    if s.answer is None and len(s.norm.split()) <= 4 and not _has_facts(s):
+        # "oh, allergies. no.": the answer comes after the echo
+        return next((a.answer for a in rest if a.answer), None)
+    return s.answer
+
+
 class _Merger:
     def __init__(self, segments: Sequence[Segment], facts: Sequence[SegmentFacts]) -> None:
         self.segments = segments
@@ -237,17 +262,22 @@ class _Merger:
         i: int,
         sp: Speaker | None,
     ) -> set[str]:
-        """Apply an answer; return drug names the answer used up (allergens)."""
-        consumed: set[str] = set()
-        sents = [s, *rest]
-        polarity = s.answer
-        if polarity == "yes" and len(s.norm.split()) <= 3:
-            # "yeah. no, nothing like that.": the bare "yeah" only acknowledges
-            later = next((a.answer for a in rest if a.answer), None)
-            polarity = later or polarity
-        elif polarity is None and len(s.norm.split()) <= 4 and not _has_facts(s):
-            # "oh, allergies. no.": the answer comes after the echo
-            polarity = next((a.answer for a in rest if a.answer), None)
+        """Apply an answer to the questions pending; return the drug names the answer
+        used up (allergens), which its statement must not take as medications."""
+        reply = _Reply(p, s, [s, *rest], i, sp, _polarity(s, rest))
+        self._answer_symptoms(reply)
+        self._answer_medications(reply)
+        consumed = self._answer_allergies(reply) if "allergy" in p.topics else set()
+        self._answer_habits(reply)
+        self._answer_history(reply)
+        # the opening question's answer is the chief complaint
+        if p.opening and sp != "clinician":
+            self._complaint(reply.sents, i, sp, priority=1)
+        return consumed
+
+    def _answer_symptoms(self, r: _Reply) -> None:
+        p, s, sents, i, sp = r.p, r.s, r.sents, r.i, r.sp
+        polarity = r.polarity
         mentioned = {m.name for a in sents for m in a.symptoms}
         onset = next((a.onset for a in sents if a.onset and not a.symptoms), None)
         severity = next((a.severity for a in sents if a.severity and not a.symptoms), None)
@@ -275,68 +305,74 @@ class _Merger:
             elif affirm:
                 self._set_symptom(name, segs, sp, negated=False, onset=onset, severity=severity)
 
-        # drugs asked about
-        detail = next((a.med_detail for a in sents if a.med_detail), None)
-        answer_meds = {m.name for a in sents for m in a.medications}
-        if polarity != "no" and (polarity == "yes" or detail is not None):
-            for med in p.meds:
-                if med.name in answer_meds:
-                    continue
-                self._medication(med, i, sp, plan=False, extra_segs=p.segs)
-                if detail is not None:
-                    self._apply_detail(f"{MED}-{slug(med.name)}", detail, i, sp)
+    def _answer_medications(self, r: _Reply) -> None:
+        """Drugs asked about: taken if the answer is yes or gives a dose."""
+        detail = next((a.med_detail for a in r.sents if a.med_detail), None)
+        answer_meds = {m.name for a in r.sents for m in a.medications}
+        if r.polarity == "no" or (r.polarity != "yes" and detail is None):
+            return
+        for med in r.p.meds:
+            if med.name in answer_meds:
+                continue
+            self._medication(med, r.i, r.sp, plan=False, extra_segs=r.p.segs)
+            if detail is not None:
+                self._apply_detail(f"{MED}-{slug(med.name)}", detail, r.i, r.sp)
 
-        # allergies
-        if "allergy" in p.topics:
-            own = [al for a in sents for al in a.allergies]
-            for name in p.known_allergens:
-                self.allergies.get(
-                    f"{ALG}-{slug(name)}", p.segs[-1], p.speaker, substance=name, reaction=None
-                )
-            named = [n for a in sents for n in a.allergens]
-            drug_named = any(is_drug_allergen(n) for n in named) or any(
-                is_drug_allergen(a.substance) for a in own if not a.no_known_allergies
+    def _answer_allergies(self, r: _Reply) -> set[str]:
+        p, sents, i, sp, polarity = r.p, r.sents, r.i, r.sp, r.polarity
+        consumed: set[str] = set()
+        own = [al for a in sents for al in a.allergies]
+        for name in p.known_allergens:
+            self.allergies.get(
+                f"{ALG}-{slug(name)}", p.segs[-1], p.speaker, substance=name, reaction=None
             )
-            # "no" (to drug allergies) stands next to a food named in the same answer;
-            # "nope, just penicillin" names the allergy instead
-            says_none = polarity == "no" and not drug_named and not p.known_allergens
-            if polarity == "yes" and not named and not own:
-                for pa in p.proposed_allergies:  # the patient confirms what the chart says
-                    if pa.no_known_allergies:
-                        says_none = True
-                        continue
+        named = [n for a in sents for n in a.allergens]
+        drug_named = any(is_drug_allergen(n) for n in named) or any(
+            is_drug_allergen(a.substance) for a in own if not a.no_known_allergies
+        )
+        # "no" (to drug allergies) stands next to a food named in the same answer;
+        # "nope, just penicillin" names the allergy instead
+        says_none = polarity == "no" and not drug_named and not p.known_allergens
+        if polarity == "yes" and not named and not own:
+            for pa in p.proposed_allergies:  # the patient confirms what the chart says
+                if pa.no_known_allergies:
+                    says_none = True
+                    continue
+                rec = self.allergies.get(
+                    f"{ALG}-{slug(pa.substance)}", i, sp, substance=pa.substance, reaction=None
+                )
+                rec.evidence.update(p.segs)
+                if pa.reaction:
+                    rec.data["reaction"] = pa.reaction
+        if says_none:
+            rec = self.allergies.get(NKDA_ID, i, sp, substance=NKDA, reaction=None)
+            rec.data["no_known_allergies"] = True
+            rec.evidence.update(p.segs)
+        if not own and not says_none:
+            reaction = next((a.reaction for a in sents if a.reaction), None)
+            for a in sents:
+                for name in a.allergens:
                     rec = self.allergies.get(
-                        f"{ALG}-{slug(pa.substance)}", i, sp, substance=pa.substance, reaction=None
+                        f"{ALG}-{slug(name)}", i, sp, substance=name, reaction=None
                     )
                     rec.evidence.update(p.segs)
-                    if pa.reaction:
-                        rec.data["reaction"] = pa.reaction
-            if says_none:
-                rec = self.allergies.get(NKDA_ID, i, sp, substance=NKDA, reaction=None)
-                rec.data["no_known_allergies"] = True
-                rec.evidence.update(p.segs)
-            if not own and not says_none:
-                reaction = next((a.reaction for a in sents if a.reaction), None)
-                for a in sents:
-                    for name in a.allergens:
-                        rec = self.allergies.get(
-                            f"{ALG}-{slug(name)}", i, sp, substance=name, reaction=None
-                        )
-                        rec.evidence.update(p.segs)
-                        if reaction:
-                            rec.data["reaction"] = reaction
-                        self.last_allergy = (rec.id, i)
-                        consumed.add(name)
+                    if reaction:
+                        rec.data["reaction"] = reaction
+                    self.last_allergy = (rec.id, i)
+                    consumed.add(name)
+        return consumed
 
-        # habits
-        for topic in sorted(p.social_topics):
-            text = social.describe_answer(topic, s.norm, polarity)
-            if text and not any(m.topic == topic for a in sents for m in a.social):
-                rec = self.soc.get(f"{SOC}-{topic}", i, sp)
+    def _answer_habits(self, r: _Reply) -> None:
+        for topic in sorted(r.p.social_topics):
+            text = social.describe_answer(topic, r.s.norm, r.polarity)
+            if text and not any(m.topic == topic for a in r.sents for m in a.social):
+                rec = self.soc.get(f"{SOC}-{topic}", r.i, r.sp)
                 rec.data["text"] = text
-                rec.evidence.update(p.segs)
+                rec.evidence.update(r.p.segs)
 
-        # family history / past history asked about
+    def _answer_history(self, r: _Reply) -> None:
+        """Family history or past history asked about."""
+        p, s, sents, i, sp, polarity = r.p, r.s, r.sents, r.i, r.sp, r.polarity
         if "family" in p.topics and p.conditions:
             told = any(a.family for a in sents)
             if polarity == "no" and not told:
@@ -358,16 +394,37 @@ class _Merger:
                     rec.data["text"] = _capital(c)
                     rec.evidence.update(p.segs)
 
-        # the opening question's answer is the chief complaint
-        if p.opening and sp != "clinician":
-            self._complaint(sents, i, sp, priority=1)
-        return consumed
-
     # --- statements ----------------------------------------------------------------
 
     def _statement(self, s: SentenceFacts, i: int, sp: Speaker | None, consumed: set[str]) -> None:
         # allergies first: a reaction said right after one belongs to it
-        reaction_used = False
+        reaction_used = self._stated_allergies(s, i, sp)
+        self._stated_symptoms(s, i, sp, reaction_used)
+        self._stated_medications(s, i, sp, consumed)
+        for v in s.vitals:
+            rec = self.vitals.get(f"{VIT}-{v.kind}", i, sp, kind=v.kind)
+            rec.evidence = {i}  # the latest value wins, and rests on its own segment
+            rec.data["value"] = v.value
+            rec.data["unit"] = v.unit
+        if sp != "patient":
+            for d in s.diagnoses:
+                rec = self.dx.get(f"{DX}-{slug(d.name)}", i, sp, name=d.name)
+                rec.data["certainty"] = d.certainty
+        self._stated_history(s, i, sp)
+        if sp != "patient":
+            systems = s.exam or (("general",) if self.exam_mode and s.symptoms else ())
+            for system in systems:
+                rec = self.exam.get(f"{EXAM}-{slug(system)}", i, sp)
+                rec.data["text"] = s.display
+            self._plan(s, i, sp)
+        if s.complaint is not None and i < EARLY_SEGMENTS:
+            if s.complaint == "clinician" and sp != "patient":
+                self._complaint([s], i, sp, priority=1)
+            elif s.complaint != "clinician" and sp != "clinician":
+                self._complaint([s], i, sp, priority=2 if s.complaint == "strong" else 3)
+
+    def _stated_allergies(self, s: SentenceFacts, i: int, sp: Speaker | None) -> bool:
+        """Allergies said; True if the sentence's reaction went to the last allergy."""
         for a in s.allergies:
             if a.no_known_allergies:
                 rec = self.allergies.get(NKDA_ID, i, sp, substance=NKDA, reaction=None)
@@ -387,9 +444,12 @@ class _Merger:
         ):
             rec = self.allergies.items[self.last_allergy[0]].touch(i, sp)
             rec.data["reaction"] = s.reaction
-            reaction_used = True
+            return True
+        return False
 
-        # symptoms
+    def _stated_symptoms(
+        self, s: SentenceFacts, i: int, sp: Speaker | None, reaction_used: bool
+    ) -> None:
         affirmed: list[str] = []
         # an examination finding, or the clinician on treatment ("tylenol for the fever")
         not_history = sp != "patient" and (
@@ -421,7 +481,9 @@ class _Merger:
             for name in self.last_symptoms[0]:
                 self._set_symptom(name, [i], sp, negated=False, onset=s.onset, severity=s.severity)
 
-        # drugs
+    def _stated_medications(
+        self, s: SentenceFacts, i: int, sp: Speaker | None, consumed: set[str]
+    ) -> None:
         for med in s.medications:
             if med.name in consumed or med.negated:
                 continue
@@ -437,16 +499,8 @@ class _Merger:
         ):
             self._apply_detail(self.last_med[0], s.med_detail, i, sp)
 
-        for v in s.vitals:
-            rec = self.vitals.get(f"{VIT}-{v.kind}", i, sp, kind=v.kind)
-            rec.evidence = {i}  # the latest value wins, and rests on its own segment
-            rec.data["value"] = v.value
-            rec.data["unit"] = v.unit
-
-        if sp != "patient":
-            for d in s.diagnoses:
-                rec = self.dx.get(f"{DX}-{slug(d.name)}", i, sp, name=d.name)
-                rec.data["certainty"] = d.certainty
+    def _stated_history(self, s: SentenceFacts, i: int, sp: Speaker | None) -> None:
+        """Past, family and social history said outright."""
         kinds = condition_kinds()
         for h in s.history:
             if sp == "clinician" and kinds.get(h) == "acute":
@@ -465,17 +519,6 @@ class _Merger:
         for m2 in s.social:
             rec = self.soc.get(f"{SOC}-{m2.topic}", i, sp)
             rec.data["text"] = m2.text
-        if sp != "patient":
-            systems = s.exam or (("general",) if self.exam_mode and s.symptoms else ())
-            for system in systems:
-                rec = self.exam.get(f"{EXAM}-{slug(system)}", i, sp)
-                rec.data["text"] = s.display
-            self._plan(s, i, sp)
-        if s.complaint is not None and i < EARLY_SEGMENTS:
-            if s.complaint == "clinician" and sp != "patient":
-                self._complaint([s], i, sp, priority=1)
-            elif s.complaint != "clinician" and sp != "clinician":
-                self._complaint([s], i, sp, priority=2 if s.complaint == "strong" else 3)
 
     # --- helpers ------------------------------------------------------------------------
 

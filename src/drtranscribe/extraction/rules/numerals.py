@@ -93,39 +93,65 @@ def _parse_decimal(words: list[str], i: int) -> tuple[str, int]:
 
 def _parse_one(words: list[str], i: int) -> tuple[str | None, int]:
     """Parse one number starting at words[i]; return (digits, next index)."""
+    colloquial = _parse_colloquial_hundreds(words, i)
+    if colloquial is not None:
+        return colloquial
+    value, j = _parse_cardinal(words, i)
     n = len(words)
-    start = i
-    # Colloquial hundreds: "one forty" -> 140, "one twenty five" -> 125, "one oh five" -> 105.
-    if (
+    if value is None:
+        if words[i] == "point" and i + 1 < n and words[i + 1] in _UNITS:
+            digits, j = _parse_decimal(words, i + 1)
+            return "0." + digits, j
+        return None, i + 1
+    if j + 1 < n and words[j] == "point" and words[j + 1] in _UNITS:
+        digits, j = _parse_decimal(words, j + 1)
+        return _format(value) + "." + digits, j
+    if j + 2 < n and words[j] == "and" and words[j + 1] == "a" and words[j + 2] == "half":
+        return _format(value + 0.5), j + 3
+    return _format(value), j
+
+
+def _parse_colloquial_hundreds(words: list[str], i: int) -> tuple[str, int] | None:
+    """ "one forty" -> 140, "one twenty five" -> 125, "one oh five" -> 105 (with an
+    optional decimal part); None if words[i] does not start one."""
+    n = len(words)
+    if not (
         words[i] in _UNITS
         and _UNITS[words[i]] > 0
         and i + 1 < n
         and (words[i + 1] in _TENS or words[i + 1] in _TEENS or words[i + 1] == "oh")
         and not (i + 2 < n and words[i + 2] in _SCALES)
     ):
-        hundreds = _UNITS[words[i]] * 100
-        j = i + 1
-        rest: int | None = None
-        if words[j] == "oh":
-            if j + 1 < n and words[j + 1] in _UNITS:
-                rest = _UNITS[words[j + 1]]
-                j += 2
-        elif words[j] in _TEENS:
-            rest = _TEENS[words[j]]
+        return None
+    hundreds = _UNITS[words[i]] * 100
+    j = i + 1
+    rest: int | None = None
+    if words[j] == "oh":
+        if j + 1 < n and words[j + 1] in _UNITS:
+            rest = _UNITS[words[j + 1]]
+            j += 2
+    elif words[j] in _TEENS:
+        rest = _TEENS[words[j]]
+        j += 1
+    else:
+        rest = _TENS[words[j]]
+        j += 1
+        if j < n and words[j] in _UNITS and _UNITS[words[j]] > 0:
+            rest += _UNITS[words[j]]
             j += 1
-        else:
-            rest = _TENS[words[j]]
-            j += 1
-            if j < n and words[j] in _UNITS and _UNITS[words[j]] > 0:
-                rest += _UNITS[words[j]]
-                j += 1
-        if rest is not None:
-            text = str(hundreds + rest)
-            if j + 1 < n and words[j] == "point" and words[j + 1] in _UNITS:
-                digits, j = _parse_decimal(words, j + 1)
-                text += "." + digits
-            return text, j
+    if rest is None:
+        return None
+    text = str(hundreds + rest)
+    if j + 1 < n and words[j] == "point" and words[j + 1] in _UNITS:
+        digits, j = _parse_decimal(words, j + 1)
+        text += "." + digits
+    return text, j
 
+
+def _parse_cardinal(words: list[str], i: int) -> tuple[float | None, int]:
+    """ "two hundred and five", "a thousand", "forty": the value (None if words[i] does
+    not start a number) and the index after it."""
+    n = len(words)
     total = 0
     current = 0
     last: str | None = None
@@ -155,17 +181,7 @@ def _parse_one(words: list[str], i: int) -> tuple[str | None, int]:
             else:
                 total += (current or 1) * 1000
                 current = 0
-        elif (
-            w == "and"
-            and last == "scale"
-            and i + 1 < n
-            and _kind(words[i + 1])
-            in (
-                "unit",
-                "teen",
-                "tens",
-            )
-        ):
+        elif w == "and" and last == "scale" and i + 1 < n and _kind(words[i + 1]) in _NUMBER_KINDS:
             last = "and"
             i += 1
             continue
@@ -174,18 +190,10 @@ def _parse_one(words: list[str], i: int) -> tuple[str | None, int]:
         seen = True
         last = kind
         i += 1
-    if not seen:
-        if words[start] == "point" and start + 1 < n and words[start + 1] in _UNITS:
-            digits, j = _parse_decimal(words, start + 1)
-            return "0." + digits, j
-        return None, start + 1
-    value: float = total + current
-    if i + 1 < n and words[i] == "point" and words[i + 1] in _UNITS:
-        digits, i = _parse_decimal(words, i + 1)
-        return _format(value) + "." + digits, i
-    if i + 2 < n and words[i] == "and" and words[i + 1] == "a" and words[i + 2] == "half":
-        return _format(value + 0.5), i + 3
-    return _format(value), i
+    return (float(total + current) if seen else None), i
+
+
+_NUMBER_KINDS = ("unit", "teen", "tens")
 
 
 def _convert_run(words: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Generate the schema sections of docs/ from the models: ``python -m drtranscribe.docs_gen``.
+"""Generate the schema sections of docs/ from the models: ``python -m devtools.docs_gen``.
 
 docs/protocol.md keeps hand-written prose above a marker line; everything below it is
 generated here. tests/unit/test_docs.py fails when the committed file is out of step.
@@ -13,7 +13,7 @@ from pathlib import Path
 from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.protocol import ERROR_CODES, message_schemas
 
-MARKER = "<!-- generated below: python -m drtranscribe.docs_gen -->"
+MARKER = "<!-- generated below: python -m devtools.docs_gen -->"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
