@@ -14,7 +14,7 @@ from drtranscribe.domain.note import ClinicalNote
 from drtranscribe.protocol import ERROR_CODES, message_schemas
 
 MARKER = "<!-- generated below: python -m devtools.docs_gen -->"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def generated_protocol_section() -> str:

@@ -139,11 +139,12 @@ def _transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stream(args: argparse.Namespace) -> int:
-    from drtranscribe.audio.file import load_audio_file
-    from drtranscribe.client import ClientEvent, StreamFailed, stream_audio
+#: Files ``drtranscribe stream`` replays as captions; anything else is audio.
+TRANSCRIPT_SUFFIXES = (".txt", ".vtt", ".json")
 
-    audio = load_audio_file(Path(args.file))
+
+def _stream(args: argparse.Namespace) -> int:
+    from drtranscribe.client import ClientEvent, StreamFailed
 
     def show(event: ClientEvent) -> None:
         if args.json:
@@ -156,6 +157,12 @@ def _stream(args: argparse.Namespace) -> int:
         if event.direction == "reconnect":
             print(f"{event.t:8.2f}s ~ reconnecting (attempt {m['attempt']})", flush=True)
             return
+        if event.direction == "out" and "caption" in m:
+            state = "final" if m["final"] else "revised"
+            print(
+                f"{event.t:8.2f}s → caption {m['caption']} {state} ({m['chars']} chars)", flush=True
+            )
+            return
         if event.direction == "out":
             print(f"{event.t:8.2f}s → chunk {m['chunk']} ({m['duration_s']:.1f} s)", flush=True)
             return
@@ -163,7 +170,8 @@ def _stream(args: argparse.Namespace) -> int:
         if kind == "transcript":
             seg = m["segment"]
             flag = "final" if seg["final"] else "interim"
-            print(f"{event.t:8.2f}s ← {seg['id']} [{flag}] {seg['text']}", flush=True)
+            who = f" {seg['speaker']}:" if seg.get("speaker") else ""
+            print(f"{event.t:8.2f}s ← {seg['id']} [{flag}]{who} {seg['text']}", flush=True)
         elif kind == "note":
             paths = ", ".join(sorted({op["path"] for op in m["patch"]}))
             print(f"{event.t:8.2f}s ← note v{m['version']}: {paths}", flush=True)
@@ -172,7 +180,7 @@ def _stream(args: argparse.Namespace) -> int:
         elif kind == "session":
             resumed = " (resumed)" if m.get("resumed") else ""
             print(
-                f"{event.t:8.2f}s ← session {m['session_id']}{resumed}, next chunk {m['next_seq']}",
+                f"{event.t:8.2f}s ← session {m['session_id']}{resumed}, next input {m['next_seq']}",
                 flush=True,
             )
         elif kind == "final":
@@ -183,15 +191,40 @@ def _stream(args: argparse.Namespace) -> int:
         else:
             print(f"{event.t:8.2f}s ← {kind} {json.dumps(m)}", flush=True)
 
+    urls = args.url or ["ws://127.0.0.1:8000/v1/stream"]
+    api_key = args.api_key or os.environ.get("DRT_API_KEY") or None
+    path = Path(args.file)
+    turns = None
+    if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
+        from drtranscribe.domain.turns import parse_turns
+
+        turns = parse_turns(path.read_text(encoding="utf-8"), path.name)
+
     async def run() -> None:
-        async for _ in stream_audio(
-            args.url or ["ws://127.0.0.1:8000/v1/stream"],
-            audio,
-            chunk_seconds=args.chunk_seconds,
-            realtime=not args.fast,
-            on_event=show,
-            api_key=args.api_key or os.environ.get("DRT_API_KEY") or None,
-        ):
+        if turns is not None:
+            from drtranscribe.client.captions import declared_roles, stream_captions
+
+            events = stream_captions(
+                urls,
+                turns,
+                speakers=declared_roles(turns, args.clinician),
+                realtime=not args.fast,
+                on_event=show,
+                api_key=api_key,
+            )
+        else:
+            from drtranscribe.audio.file import load_audio_file
+            from drtranscribe.client import stream_audio
+
+            events = stream_audio(
+                urls,
+                load_audio_file(path),
+                chunk_seconds=args.chunk_seconds,
+                realtime=not args.fast,
+                on_event=show,
+                api_key=api_key,
+            )
+        async for _ in events:
             pass
 
     try:
@@ -280,7 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--data-dir", type=Path)
     tr.set_defaults(func=_transcribe)
 
-    st = sub.add_parser("stream", help="stream an audio file to a running server")
+    st = sub.add_parser(
+        "stream",
+        help="stream an audio file, or replay a transcript (.txt, .vtt, .json) as live "
+        "captions, to a running server",
+    )
     st.add_argument("file")
     st.add_argument(
         "--url",
@@ -291,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--fast", action="store_true", help="send as fast as acked, not in real time")
     st.add_argument("--json", action="store_true", help="one JSON line per event")
     st.add_argument("--chunk-seconds", type=float, default=5.0)
+    st.add_argument(
+        "--clinician", help="captions: the speaker name (as in the file) that is the clinician"
+    )
     st.add_argument(
         "--api-key",
         help="API key (default: $DRT_API_KEY); sent in the first message, never in the URL",

@@ -222,6 +222,25 @@ class SegmentSettings(BaseModel):
     )
 
 
+class CaptionSettings(BaseModel):
+    """Caption input (``start`` with ``input: "captions"``): live captions of a meeting."""
+
+    quiet_final_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A caption not revised for this long is final (unless the client said so "
+        "sooner).",
+    )
+    max_chars: int = Field(default=4000, ge=1, description="Longest caption text accepted.")
+    rate_per_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="Caption messages per second a connection may send, sustained (each "
+        "revision is one).",
+    )
+    burst: int = Field(default=50, ge=1, description="Caption messages sent at once.")
+
+
 @dataclass(frozen=True)
 class SessionSettings:
     """What a live session and its connection read: its limits, how audio is cut into
@@ -233,6 +252,7 @@ class SessionSettings:
     note: NoteSettings
     stt: ChainSettings
     extraction_spacing_s: float
+    captions: CaptionSettings
 
 
 class Settings(BaseSettings):
@@ -301,6 +321,7 @@ class Settings(BaseSettings):
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     note: NoteSettings = Field(default_factory=NoteSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    captions: CaptionSettings = Field(default_factory=CaptionSettings)
 
     @property
     def session(self) -> SessionSettings:
@@ -311,6 +332,7 @@ class Settings(BaseSettings):
             note=self.note,
             stt=self.resilience.stt,
             extraction_spacing_s=self.resilience.extraction.cooldown_s,
+            captions=self.captions,
         )
 
     @model_validator(mode="before")

@@ -7,6 +7,8 @@ chunk 3 — only when ``DRT_ENVIRONMENT=test``; production ignores the variable.
 * ``after_ack=N``        chunk N is acked, not yet transcribed
 * ``during_extraction=N`` the note update that would produce version N has run, not saved
 * ``during_stop``        the combined audio is written, the session not marked finished
+* ``caption_stored=N``   caption message N is stored, not yet acked
+* ``caption_acked=N``    caption message N is acked, its segment not yet sent
 """
 
 from __future__ import annotations

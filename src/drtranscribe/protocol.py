@@ -1,8 +1,11 @@
 """WebSocket protocol v1: every message as a pydantic model.
 
-Client → server: a ``start`` text message, then binary frames (one audio chunk each,
-numbered by the server from 0 in arrival order), then ``stop``.
-Server → client: ``session``, ``ack``, ``transcript``, ``note``, ``error``, ``final``.
+Client → server: a ``start`` text message, then the session's inputs, then ``stop``. The
+inputs are binary frames (one audio chunk each, numbered by the server from 0 in arrival
+order) or, in a captions session (``start.input == "captions"``), ``caption`` messages that
+carry their own number. ``speakers`` names speakers' roles at any time.
+Server → client: ``session``, ``ack``, ``transcript``, ``note``, ``speakers``, ``error``,
+``warning``, ``final``.
 
 The JSON Schemas in docs/protocol.md are generated from these models
 (``python -m drtranscribe.protocol``) and a test keeps them in step.
@@ -23,8 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from drtranscribe.config import LimitSettings
-from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.config import CaptionSettings, LimitSettings
+from drtranscribe.domain.note import ClinicalNote, Speaker
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import ProtocolError
 
@@ -67,6 +70,14 @@ ERROR_CODES: dict[str, str] = {
     "1008.",
     "session_time_limit": "The session reached its maximum duration; it is finalised (`final`) "
     "and the connection closed with 4003.",
+    "wrong_input": "An input the session was not started for: audio in a captions session, or "
+    "a caption in an audio session. Not stored.",
+    "caption_out_of_order": "A caption whose `seq` is not the next one the server expects "
+    "(`session.next_seq`, then one more per acked caption). Not stored; the error's `seq` is "
+    "the caption's. Resend from the expected number.",
+    "caption_too_long": "A caption longer than the announced `max_caption_chars`. Not stored.",
+    "caption_final": "A revision of a caption that is already final (the client said so, or it "
+    "was quiet for `caption_quiet_s`). Not stored; the final text stands.",
 }
 
 
@@ -96,10 +107,24 @@ class AudioFormat(_Message):
         return self
 
 
+SpeakerName = Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class StartMessage(_Message):
     type: Literal["start"]
     protocol: Literal[1] = 1
-    audio: AudioFormat
+    input: Literal["audio", "captions"] = Field(
+        default="audio",
+        description="`audio`: binary frames, described by `audio`. `captions`: `caption` "
+        "messages (live captions of a meeting), no audio.",
+    )
+    audio: AudioFormat | None = Field(default=None, description="Required for `audio` input.")
+    speakers: dict[SpeakerName, Speaker] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Speakers' roles by the name the meeting shows (e.g. "
+        '`{"Dr. Rivera": "clinician"}`); a `speakers` message may change them later.',
+    )
     language: str = Field(default="en", min_length=2, max_length=16)
     metadata: dict[str, str] = Field(
         default_factory=dict,
@@ -111,6 +136,14 @@ class StartMessage(_Message):
         max_length=256,
         description="API key or stream token, unless given in the URL (`?token=` / `?api_key=`).",
     )
+
+    @model_validator(mode="after")
+    def _input_has_its_format(self) -> StartMessage:
+        if self.input == "audio" and self.audio is None:
+            raise ValueError("an audio session needs `audio`")
+        if self.input == "captions" and self.audio is not None:
+            raise ValueError("a captions session has no `audio`")
+        return self
 
 
 class ResumeMessage(_Message):
@@ -129,7 +162,36 @@ class StopMessage(_Message):
     type: Literal["stop"]
 
 
-AnyClientMessage = StartMessage | ResumeMessage | StopMessage
+class CaptionMessage(_Message):
+    """One caption as the meeting shows it now. A caption id seen before revises that
+    caption (its text corrected or extended); it is final once the client says so or after
+    `caption_quiet_s` without a revision. Acked (by `seq`) once stored."""
+
+    type: Literal["caption"]
+    seq: int = Field(
+        ge=0, description="This message's number: `session.next_seq` first, then one more each."
+    )
+    caption_id: str = Field(min_length=1, max_length=128, description="Stable per caption.")
+    speaker: SpeakerName | None = Field(
+        default=None, description="The speaker as the meeting shows them (a display name)."
+    )
+    text: str = Field(description="The caption's whole text so far (not a delta).")
+    start: float | None = Field(
+        default=None, ge=0, description="Seconds since the session began; default: arrival."
+    )
+    end: float | None = Field(default=None, ge=0, description="As `start`.")
+    final: bool = Field(default=False, description="The caption will not change again.")
+
+
+class SpeakersMessage(_Message):
+    """Name speakers' roles (adds to or changes those given so far). Past segments are
+    re-labelled and the note re-derived; the server answers with `speakers`."""
+
+    type: Literal["speakers"]
+    roles: dict[SpeakerName, Speaker] = Field(min_length=1, max_length=32)
+
+
+AnyClientMessage = StartMessage | ResumeMessage | StopMessage | CaptionMessage | SpeakersMessage
 ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
 _client_adapter: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
 
@@ -154,7 +216,8 @@ def parse_client_message(raw: str | bytes) -> AnyClientMessage:
     if not isinstance(kind, str) or kind not in CLIENT_MESSAGES:
         raise ProtocolError(
             "unknown_message_type",
-            f"unknown message type {str(kind)[:32]!r}; expected start, resume or stop",
+            f"unknown message type {str(kind)[:32]!r}; "
+            f"expected one of {', '.join(CLIENT_MESSAGES)}",
         )
     try:
         return _client_adapter.validate_python(data)
@@ -178,9 +241,15 @@ class Limits(_Message):
         "that paces itself by this and `chunk_burst` is never `rate_limited`)."
     )
     chunk_burst: int = Field(description="Chunks a new connection may send at once.")
+    max_caption_chars: int = Field(description="Longest caption text.")
+    caption_quiet_s: float = Field(description="A caption not revised this long is final.")
+    caption_rate_per_s: float = Field(
+        description="Caption messages per second a connection may send, sustained."
+    )
+    caption_burst: int = Field(description="Caption messages a new connection may send at once.")
 
     @classmethod
-    def announced(cls, limits: LimitSettings) -> Limits:
+    def announced(cls, limits: LimitSettings, captions: CaptionSettings) -> Limits:
         """What a client is told of the service's limits."""
         return cls(
             max_frame_bytes=limits.max_frame_bytes,
@@ -189,6 +258,10 @@ class Limits(_Message):
             max_pending_chunks=limits.max_pending_chunks,
             chunk_rate_per_s=limits.chunk_rate_per_s,
             chunk_burst=limits.chunk_burst,
+            max_caption_chars=captions.max_chars,
+            caption_quiet_s=captions.quiet_final_s,
+            caption_rate_per_s=captions.rate_per_s,
+            caption_burst=captions.burst,
         )
 
 
@@ -201,14 +274,19 @@ class SessionMessage(_Message):
     )
     resumed: bool = False
     next_seq: int = Field(
-        description="Sequence number the server will give the next chunk: after a resume, "
-        "resend every chunk from this one on."
+        description="Sequence number of the next input (chunk or caption): after a resume, "
+        "resend every input from this one on."
+    )
+    input: Literal["audio", "captions"] = "audio"
+    speakers: dict[str, Speaker] = Field(
+        default_factory=dict, description="Speakers' roles in force (named by the client)."
     )
     limits: Limits
 
 
 class AckMessage(_Message):
-    """Sent once a chunk's audio and its state are stored; the client may then drop it."""
+    """Sent once an input (a chunk's audio, a caption) and its state are stored; the client
+    may then drop it."""
 
     type: Literal["ack"] = "ack"
     seq: int
@@ -262,6 +340,14 @@ class NoteMessage(_Message):
         return cls(version=version, snapshot=True, patch=[PatchOperation.model_validate(replace)])
 
 
+class SpeakersAppliedMessage(_Message):
+    """The speakers' roles now in force (after `speakers`, stored); re-labelled segments
+    follow as `transcript` messages, the re-derived note as `note`."""
+
+    type: Literal["speakers"] = "speakers"
+    roles: dict[str, Speaker]
+
+
 class ErrorMessage(_Message):
     type: Literal["error"] = "error"
     code: str = Field(description="Stable code; see the table in docs/protocol.md.")
@@ -273,8 +359,8 @@ class ErrorMessage(_Message):
     )
     seq: int | None = Field(
         default=None,
-        description="Only on the refusal of an audio frame: the frame was NOT stored, and "
-        "this is the seq it would have had. Never names an acked chunk.",
+        description="Only on the refusal of an input: it was NOT stored; for an audio frame "
+        "the seq it would have had, for a caption its own `seq`. Never names an acked input.",
     )
     chunk_seq: int | None = Field(
         default=None,
@@ -318,6 +404,7 @@ AnyServerMessage = (
     | AckMessage
     | TranscriptMessage
     | NoteMessage
+    | SpeakersAppliedMessage
     | ErrorMessage
     | WarningMessage
     | FinalMessage
@@ -329,12 +416,15 @@ CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
     "start": StartMessage,
     "resume": ResumeMessage,
     "stop": StopMessage,
+    "caption": CaptionMessage,
+    "speakers": SpeakersMessage,
 }
 SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "session": SessionMessage,
     "ack": AckMessage,
     "transcript": TranscriptMessage,
     "note": NoteMessage,
+    "speakers": SpeakersAppliedMessage,
     "error": ErrorMessage,
     "warning": WarningMessage,
     "final": FinalMessage,

@@ -93,3 +93,51 @@ def test_stream_client_against_the_server(
     assert "headache" in _words(" ".join(s["text"] for s in final["transcript"]))
     times = [e["t"] for e in events]
     assert times == sorted(times)
+
+
+def test_stream_replays_a_transcript_file_as_captions(
+    tmp_path: Path, server: ServerProcess
+) -> None:
+    transcript = tmp_path / "visit.txt"
+    transcript.write_text(
+        "Doctor: What brings you in today?\n"
+        "Patient: I have had a sore throat and a fever since Tuesday, and it hurts to swallow.\n"
+        "Doctor: Any cough?\n"
+        "Patient: No.\n",
+        encoding="utf-8",
+    )
+    result = _cli(
+        "stream", str(transcript), "--url", server.ws_url, "--fast", "--json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    sent = [e["message"]["seq"] for e in events if e["direction"] == "out"]
+    acks = [
+        e["message"]["seq"]
+        for e in events
+        if e["direction"] == "in" and e["message"]["type"] == "ack"
+    ]
+    assert sent == acks == list(range(len(sent)))
+    assert len(sent) > 4  # the long turn grew in revisions before its final one
+    session = next(e["message"] for e in events if e["message"].get("type") == "session")
+    assert session["input"] == "captions"
+    assert session["speakers"] == {"Doctor": "clinician", "Patient": "patient"}
+    final = events[-1]["message"]
+    assert [(s["speaker"], s["speaker_name"]) for s in final["transcript"]] == [
+        ("clinician", "Doctor"),
+        ("patient", "Patient"),
+        ("clinician", "Doctor"),
+        ("patient", "Patient"),
+    ]
+    symptoms = {s["name"]: s["negated"] for s in final["note"]["symptoms"]}
+    assert symptoms["fever"] is False
+    assert symptoms["cough"] is True  # asked by the doctor, denied by the patient
+
+
+def test_stream_reports_an_unreadable_transcript(tmp_path: Path) -> None:
+    bad = tmp_path / "visit.vtt"
+    bad.write_text("WEBVTT\n\n00:01.000 --> nonsense\n<v A>hello</v>\n", encoding="utf-8")
+    result = _cli("stream", str(bad), "--url", "ws://127.0.0.1:9/v1/stream", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "bad cue timing" in result.stderr
+    assert "Traceback" not in result.stderr

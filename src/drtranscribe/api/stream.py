@@ -42,11 +42,13 @@ from drtranscribe.errors import (
     StorageError,
 )
 from drtranscribe.protocol import (
+    AnyClientMessage,
+    CaptionMessage,
     ErrorMessage,
     FinalMessage,
     ResumeMessage,
+    SpeakersMessage,
     StartMessage,
-    StopMessage,
     WarningMessage,
     dump,
     parse_client_message,
@@ -91,6 +93,8 @@ class _Connection:
         limits = self.limits
         # A paced client's frame may arrive a little early (delays on the way): 0.25 s slack.
         self.bucket = TokenBucket(limits.chunk_rate_per_s, limits.chunk_burst, tolerance_s=0.25)
+        captions = services.session.captions
+        self.caption_bucket = TokenBucket(captions.rate_per_s, captions.burst, tolerance_s=0.25)
         # Retryable refusals are the server's doing, not the client's: they cost a
         # violation only once a client resends faster than this budget allows.
         self.refusals = TokenBucket(limits.refusal_rate_per_s, limits.refusal_burst)
@@ -202,8 +206,10 @@ class _Connection:
                 raise WebSocketDisconnect(frame.get("code", 1000))
             data: bytes | None = frame.get("bytes")
             text: str | None = frame.get("text")
+            refused: int | None = None  # the seq of an input that is refused, if any
             try:
                 if data is not None:
+                    refused = self.session.next_seq if self.session else None
                     await self.on_audio(data)
                 elif text is not None:
                     if len(text.encode("utf-8", "surrogatepass")) > limits.max_text_bytes:
@@ -211,14 +217,15 @@ class _Connection:
                             "frame_too_large",
                             f"text frame over the {limits.max_text_bytes}-byte limit",
                         )
-                    await self.on_message(parse_client_message(text))
+                    message = parse_client_message(text)
+                    if isinstance(message, CaptionMessage):
+                        refused = message.seq
+                    await self.on_message(message)
             except ProtocolError as exc:
-                # a refused audio frame names the seq it would have had: the client can
-                # tell which chunk to resend
-                seq = self.session.next_seq if self.session and data is not None else None
-                wait = round(self.bucket.wait_s(), 3) if exc.code == "rate_limited" else None
+                # a refused input names its seq: the client can tell which one to resend
+                wait = self._retry_after(text is not None) if exc.code == "rate_limited" else None
                 await self.error(
-                    exc.code, exc.message, retryable=exc.retryable, seq=seq, retry_after_s=wait
+                    exc.code, exc.message, retryable=exc.retryable, seq=refused, retry_after_s=wait
                 )
                 await (self.count_refusal() if exc.retryable else self.count_violation())
             except SessionError as exc:
@@ -231,12 +238,12 @@ class _Connection:
             except StorageError as exc:
                 log.error("storage.unavailable", stage="accept", error=type(exc).__name__)
                 await self.error(
-                    "store_unavailable",
-                    "not stored; send it again",
-                    retryable=True,
-                    seq=self.session.next_seq if self.session and data is not None else None,
+                    "store_unavailable", "not stored; send it again", retryable=True, seq=refused
                 )
                 await self.count_refusal()
+
+    def _retry_after(self, caption: bool) -> float:
+        return round((self.caption_bucket if caption else self.bucket).wait_s(), 3)
 
     async def count_refusal(self) -> None:
         """A retryable refusal: free within the refusal budget, a violation beyond it."""
@@ -262,7 +269,27 @@ class _Connection:
             )
         await self.session.accept_chunk(data)
 
-    async def on_message(self, message: StartMessage | ResumeMessage | StopMessage) -> None:
+    async def on_caption(self, message: CaptionMessage) -> None:
+        if self.session is None or self.state is not _State.STREAMING:
+            raise ProtocolError(
+                "protocol_order",
+                "caption before start" if self.session is None else "caption after stop",
+            )
+        if not self.caption_bucket.take():
+            raise ProtocolError(
+                "rate_limited", "too many captions; resend this one later", retryable=True
+            )
+        await self.session.accept_caption(message)
+
+    async def on_message(self, message: AnyClientMessage) -> None:
+        if isinstance(message, CaptionMessage):
+            await self.on_caption(message)
+            return
+        if isinstance(message, SpeakersMessage):
+            if self.session is None or self.state is not _State.STREAMING:
+                raise ProtocolError("protocol_order", "speakers before start or after stop")
+            await self.session.name_speakers(message.roles)
+            return
         if isinstance(message, StartMessage | ResumeMessage):
             if self.state is not _State.AWAITING_START:
                 raise ProtocolError("protocol_order", "session already started")

@@ -1,10 +1,13 @@
-"""The reference streaming clients: audio files as chunks, with resume on reconnect.
+"""The reference streaming clients: audio files as chunks, transcripts as live captions,
+with resume on reconnect.
 
 ``stream.py`` owns the resumable stream every client shares (sequence numbers, acks,
-reconnects, pacing); ``audio.py`` turns a recording into its inputs.
+reconnects, pacing); ``audio.py`` turns a recording into its inputs, ``captions.py`` a
+transcript file.
 """
 
 from drtranscribe.client.audio import stream_audio
+from drtranscribe.client.captions import stream_captions
 from drtranscribe.client.stream import (
     PACE_MARGIN_S,
     REFUSALS,
@@ -23,5 +26,6 @@ __all__ = [
     "StreamFailed",
     "StreamOptions",
     "stream_audio",
+    "stream_captions",
     "stream_inputs",
 ]

@@ -209,8 +209,9 @@ class _Connection:
         limits = session.get("limits") or {}
         # The server's own bucket for this connection, mirrored: sending within it is
         # never rate_limited (a bucket that starts later is stricter).
+        kind = "caption" if session.get("input") == "captions" else "chunk"
         pace = TokenBucket(
-            float(limits.get("chunk_rate_per_s", 1.0)), int(limits.get("chunk_burst", 1))
+            float(limits.get(f"{kind}_rate_per_s", 1.0)), int(limits.get(f"{kind}_burst", 1))
         )
         for index in range(int(session["next_seq"]), len(stream.inputs)):
             if stream.options.realtime:

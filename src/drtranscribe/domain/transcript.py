@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from drtranscribe.domain.note import Speaker
+
+#: Where a segment's speaker role comes from, most trusted first: the client named the
+#: speaker's role (``speakers``), the audio channel the segment was heard on, or a
+#: reading of the text (who asks, who reports symptoms).
+SpeakerSource = Literal["client", "channel", "inferred"]
 
 
 class Segment(BaseModel):
@@ -26,4 +33,14 @@ class Segment(BaseModel):
     provider: str = Field(description="Name of the speech-to-text provider that answered.")
     latency_ms: float = Field(description="Time from the chunk's arrival to this result.")
     final: bool = False
-    speaker: Speaker | None = None
+    speaker: Speaker | None = Field(
+        default=None, description="The speaker's role, when known: clinician, patient or other."
+    )
+    speaker_name: str | None = Field(
+        default=None, description="The speaker as the meeting shows them (captions only)."
+    )
+    speaker_source: SpeakerSource | None = Field(
+        default=None,
+        description="How the role is known: `client` (named by the client), `channel` "
+        "(two-channel audio), `inferred` (read from the text).",
+    )

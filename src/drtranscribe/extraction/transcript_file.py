@@ -1,73 +1,29 @@
 """Transcript files for ``drtranscribe extract``, run through the live incremental path.
 
-Accepted: plain text with ``Doctor:`` / ``Patient:`` (or ``D:`` / ``P:``) prefixes — a line
-without a prefix continues the previous turn — or JSON ``{"turns": [{"speaker", "text"}]}``.
+Accepted (:mod:`drtranscribe.domain.turns`): plain text with ``Doctor:`` / ``Patient:`` (or
+``D:`` / ``P:``) prefixes, JSON ``{"turns": [{"speaker", "text"}]}``, or WebVTT.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 from pathlib import Path
 
 from drtranscribe.domain.note import ClinicalNote, Speaker
 from drtranscribe.domain.transcript import Segment
-from drtranscribe.errors import DrTranscribeError
+from drtranscribe.domain.turns import TranscriptFileError, parse_turns
 from drtranscribe.extraction.base import ExtractionRequest, Extractor
 from drtranscribe.extraction.local import LocalExtractor
 
-_PREFIX = re.compile(
-    r"^\s*(?P<who>doctor|dr|d|clinician|physician|patient|pt|p|guest_clinician|guest_family)\s*[:\-]\s*",
-    re.IGNORECASE,
-)
-_SPEAKERS: dict[str, Speaker] = {
-    "doctor": "clinician", "dr": "clinician", "d": "clinician", "clinician": "clinician",
-    "physician": "clinician", "guest_clinician": "clinician",
-    "patient": "patient", "pt": "patient", "p": "patient", "guest_family": "other",
-}  # fmt: skip
-
-
-class TranscriptFileError(DrTranscribeError):
-    """A transcript file that cannot be read as one."""
-
-
-def speaker_of(label: str | None) -> Speaker | None:
-    return _SPEAKERS.get(label.strip().lower()) if label else None
-
 
 def read_turns(path: Path) -> list[tuple[Speaker | None, str]]:
-    """Turns of a transcript file; :class:`TranscriptFileError` when it cannot be read."""
+    """Turns of a transcript file (:mod:`drtranscribe.domain.turns`: labelled text, JSON
+    turns or WebVTT) as (role, text); :class:`TranscriptFileError` when it cannot be read."""
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise TranscriptFileError(f"{path.name}: not UTF-8 text") from exc
-    if raw.lstrip().startswith("{"):
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise TranscriptFileError(f"{path.name}: invalid JSON (line {exc.lineno})") from exc
-        listed = data.get("turns") if isinstance(data, dict) else None
-        if not isinstance(listed, list) or not all(isinstance(t, dict) for t in listed):
-            raise TranscriptFileError(f'{path.name}: expected {{"turns": [{{"speaker", "text"}}]}}')
-        return [
-            (speaker_of(str(t.get("speaker") or "")), str(t.get("text") or ""))
-            for t in listed
-            if str(t.get("text") or "").strip()
-        ]
-    turns: list[tuple[Speaker | None, str]] = []
-    for line in raw.splitlines():
-        if not line.strip():
-            continue
-        match = _PREFIX.match(line)
-        if match:
-            turns.append((speaker_of(match["who"]), line[match.end() :].strip()))
-        elif turns:
-            who, text = turns[-1]
-            turns[-1] = (who, f"{text} {line.strip()}")
-        else:
-            turns.append((None, line.strip()))
-    return turns
+    return [(t.role, t.text) for t in parse_turns(raw, path.name)]
 
 
 async def extract_turns(

@@ -42,11 +42,13 @@ async def start_session(
     if existing and existing.get("status") != "reserved":
         raise SessionError("session_exists", "this session was already started; resume it")
     resume_token = secrets.token_urlsafe(32)
+    audio = {"audio_format": message.audio.model_dump_json()} if message.audio else {}
     token = await services.store.create(
         session_id,
         {
             "status": "active",
-            "audio_format": message.audio.model_dump_json(),
+            "input": message.input,
+            **audio,
             "language": message.language,
             "next_seq": 0,
             "elapsed_s": 0.0,
@@ -64,10 +66,14 @@ async def start_session(
         emit,
         token=token,
         on_taken_over=on_taken_over,
+        speakers=message.speakers,
     )
+    if message.speakers:
+        await services.store.save_speakers(session_id, token, message.speakers)
     session.spawn()
     await emit(session.session_message(resume_token, resumed=False))
-    session.log.info("session.started", encoding=message.audio.encoding)
+    encoding = message.audio.encoding if message.audio else None
+    session.log.info("session.started", input=message.input, encoding=encoding)
     return session
 
 
@@ -94,22 +100,23 @@ async def resume_session(
     if snap is None:
         raise SessionError("session_not_found", "no such session (or it has expired)")
     record = SessionRecord.of(snap.meta)
-    if record is None or record.audio_format is None:
+    if record is None or (record.input == "audio" and record.audio_format is None):
         raise SessionError("session_not_found", "no such session (or it has expired)")
     session = LiveSession(
         services,
         sid,
-        record.audio_format,
+        record.audio_format if record.input == "audio" else None,
         record.language,
         emit,
         token=token,
         on_taken_over=on_taken_over,
+        speakers=snap.speakers,
     )
     session.next_seq = record.next_seq
     session.created_at = record.created_at or time.time()
     session.elapsed_s = record.elapsed_s
     session.layout = record.layout
-    session.transcriber.segments = {s.id: s for s in snap.segments}
+    session.board.restore(snap.segments)
     session.notes.restore(snap.note, snap.note_version, snap.extracted_through)
     if record.status == "finished":
         return session.final_message(record.final_audio_key)
@@ -117,9 +124,10 @@ async def resume_session(
     for segment in session.transcript():
         await emit(TranscriptMessage(segment=segment))
     await emit(
-        NoteMessage.whole(session.note, session.note_version, sorted(session.transcriber.segments))
+        NoteMessage.whole(session.note, session.note_version, sorted(session.board.segments))
     )
     await session.transcriber.recover(snap.chunks, session.load_chunk)
+    await session.captions.recover(snap.captions)
     session.spawn()
     session.notes.mark()  # catch the note up with segments it may not reflect yet
     session.log.info("session.resumed", next_seq=session.next_seq, fence=token)

@@ -29,7 +29,7 @@ from drtranscribe import failpoints
 from drtranscribe.audio.decode import decode_chunk
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import decode_wav, encode_wav
-from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.note import ClinicalNote, Speaker
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import (
     AudioError,
@@ -38,13 +38,18 @@ from drtranscribe.errors import (
 from drtranscribe.protocol import (
     AckMessage,
     AudioFormat,
+    CaptionMessage,
     ErrorMessage,
     FinalMessage,
     Limits,
     SessionMessage,
+    SpeakersAppliedMessage,
 )
 from drtranscribe.services import ProcessServices
+from drtranscribe.session.board import TranscriptBoard
+from drtranscribe.session.captions import CaptionDesk
 from drtranscribe.session.note_keeper import NoteKeeper
+from drtranscribe.session.speakers import SpeakerRoles
 from drtranscribe.session.transcriber import Transcriber
 from drtranscribe.state.record import recording_at
 from drtranscribe.state.store import ChunkRecord
@@ -60,18 +65,19 @@ class LiveSession:
         self,
         services: ProcessServices,
         session_id: str,
-        audio_format: AudioFormat,
+        audio_format: AudioFormat | None,
         language: str,
         emit: Emit,
         *,
         token: int,
         on_taken_over: Callable[[], Awaitable[None]] | None = None,
+        speakers: dict[str, Speaker] | None = None,
     ) -> None:
         self.services = services
         self.token = token  # fencing token: every write of this writer carries it
         self.limits = services.session.limits
         self.session_id = session_id
-        self.audio_format = audio_format
+        self.audio_format = audio_format  # None: a captions session
         self.language = language
         self._emit = emit
         self.log = log.bind(session_id=session_id)
@@ -89,13 +95,31 @@ class LiveSession:
             on_taken_over=self._taken_over,
             log=self.log,
         )
+        self.board = TranscriptBoard(
+            services,
+            session_id,
+            token=token,
+            emit=emit,
+            notes=self.notes,
+            roles=SpeakerRoles(speakers),
+        )
         self.transcriber = Transcriber(
             services,
             session_id,
             token=token,
             language=language,
             emit=emit,
-            notes=self.notes,
+            board=self.board,
+            taken_over=self._taken_over,
+            log=self.log,
+        )
+        self.captions = CaptionDesk(
+            services,
+            session_id,
+            token=token,
+            board=self.board,
+            session_time=lambda: time.time() - self.created_at,
+            emit=emit,
             taken_over=self._taken_over,
             log=self.log,
         )
@@ -113,18 +137,23 @@ class LiveSession:
             resume_token=resume_token,
             resumed=resumed,
             next_seq=self.next_seq,
-            limits=Limits.announced(self.limits),
+            input="audio" if self.audio_format is not None else "captions",
+            speakers=self.board.roles.declared,
+            limits=Limits.announced(self.limits, self.services.session.captions),
         )
 
     def spawn(self) -> None:
         # Every log line of the session's workers names it, whoever started them (a new
         # connection, a resume, the in-process CLI): the workers run in a copy of the
         # caller's context with session_id bound.
-        for name, coro in (
-            ("chunks", self.transcriber.chunk_worker()),
-            ("finals", self.transcriber.final_worker()),
-            ("note", self.notes.run()),
-        ):
+        workers = [("note", self.notes.run)]
+        if self.audio_format is not None:
+            workers += [
+                ("chunks", self.transcriber.chunk_worker),
+                ("finals", self.transcriber.final_worker),
+            ]
+        for name, work in workers:
+            coro = work()
             context = contextvars.copy_context()  # one each: a worker's binds stay its own
             context.run(structlog.contextvars.bind_contextvars, session_id=self.session_id)
             task = asyncio.create_task(coro, name=f"{self.session_id}:{name}", context=context)
@@ -138,6 +167,7 @@ class LiveSession:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        await self.captions.aclose()
         self.notes.close()
         self.services.store.keys_of.forget(self.session_id)  # no longer served here
         self.log.info("session.detached", next_seq=self.next_seq)
@@ -157,6 +187,8 @@ class LiveSession:
         """
         if self._stopping:
             raise ProtocolError("protocol_order", "audio after stop")
+        if self.audio_format is None:
+            raise ProtocolError("wrong_input", "this is a captions session: send captions")
         arrived = time.monotonic()
         limits = self.limits
         self.check_frame_size(data)
@@ -190,6 +222,37 @@ class LiveSession:
         self.transcriber.queue((seq, audio, start_s, arrived))
         return seq
 
+    async def accept_caption(self, message: CaptionMessage) -> None:
+        """Store and ack one caption message, then publish its segment.
+
+        Raises :class:`ProtocolError` (nothing stored, nothing acked) for a caption that
+        must not be stored, and :class:`StateStoreError` when storage failed (not acked).
+        """
+        if self._stopping:
+            raise ProtocolError("protocol_order", "caption after stop")
+        if self.audio_format is not None:
+            raise ProtocolError("wrong_input", "this is an audio session: send audio frames")
+        record = self.captions.revise(message, self.next_seq)
+        if record is None:  # stored already (a resend): say so again
+            await self._emit(AckMessage(seq=message.seq))
+            return
+        await self.captions.store(record)
+        failpoints.hit("caption_stored", record.seq)
+        self.next_seq = record.seq + 1
+        self.services.metrics.chunks.labels("acked").inc()
+        await self._emit(AckMessage(seq=record.seq))
+        failpoints.hit("caption_acked", record.seq)
+        await self.captions.publish(record)
+
+    async def name_speakers(self, roles: dict[str, Speaker]) -> None:
+        """The client named speakers' roles: stored, confirmed, past segments re-labelled."""
+        merged = SpeakerRoles(self.board.roles.declared)
+        merged.update(roles)
+        await self.services.store.save_speakers(self.session_id, self.token, merged.declared)
+        await self._emit(SpeakersAppliedMessage(roles=merged.declared))
+        changed = await self.board.name_roles(roles)
+        self.log.info("session.speakers_named", roles=len(roles), relabelled=len(changed))
+
     async def wait_for_room(self) -> None:
         """For in-process producers: wait until another chunk would not be pushed back."""
         work = self.transcriber
@@ -200,6 +263,7 @@ class LiveSession:
         """Finish: drain transcription, close the last window, final note, combined audio."""
         self._stopping = True
         await self.transcriber.drain()
+        await self.captions.finish()
         await self.notes.finish()
         for task in self._tasks:
             task.cancel()
@@ -232,7 +296,7 @@ class LiveSession:
         self.log.info(
             "session.finished",
             chunks=self.next_seq,
-            segments=len(self.transcriber.segments),
+            segments=len(self.board.segments),
             note_version=self.note_version,
             audio_s=round(self.elapsed_s, 2),
         )
@@ -259,7 +323,7 @@ class LiveSession:
         return self.notes.version
 
     def transcript(self) -> list[Segment]:
-        return sorted(self.transcriber.segments.values(), key=lambda s: s.first_chunk_seq)
+        return self.board.ordered()
 
     async def _taken_over(self) -> None:
         """Another writer holds the fence now: stop writing, tell the client, let go."""

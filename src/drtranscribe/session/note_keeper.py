@@ -115,6 +115,12 @@ class NoteKeeper:
         """A resumed session's stored note, and what the chain had read."""
         self.note, self.version, self.read = note, version, dict(read)
 
+    def reread(self, segment_ids: list[str]) -> None:
+        """These segments changed beyond their text (their speaker): the chain reads them
+        again at its next update."""
+        for segment_id in segment_ids:
+            self.read.pop(segment_id, None)
+
     def mark(self) -> None:
         """The transcript changed: the note should catch up."""
         self._marked += 1

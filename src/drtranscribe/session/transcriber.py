@@ -5,7 +5,8 @@
 * the final worker re-transcribes each closed window, in order, at a lower priority than
   any interim decode, and replaces the interim text under the same segment id.
 
-Every segment is saved (sealed) before it is sent, and the note keeper is told.
+Segments go to the session's transcript board (:mod:`.board`): labelled, saved (sealed)
+before they are sent, and the note keeper told.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from drtranscribe.audio.pcm import PcmAudio, resample_mono
 from drtranscribe.config import ChainSettings, SegmentSettings
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import AllProvidersFailed, SessionTakenOver, StorageError
-from drtranscribe.protocol import ErrorMessage, TranscriptMessage
+from drtranscribe.protocol import ErrorMessage
 from drtranscribe.services import ProcessServices
-from drtranscribe.session.note_keeper import NoteKeeper
+from drtranscribe.session.board import TranscriptBoard
 from drtranscribe.session.window import Window, should_close
 from drtranscribe.state.store import ChunkRecord
 from drtranscribe.transcription.base import (
@@ -44,7 +45,7 @@ class Transcriber:
         token: int,
         language: str,
         emit: Callable[[Any], Awaitable[None]],
-        notes: NoteKeeper,
+        board: TranscriptBoard,
         taken_over: Callable[[], Awaitable[None]],
         log: Any,
     ) -> None:
@@ -53,12 +54,11 @@ class Transcriber:
         self.token = token
         self.language = language
         self._emit = emit
-        self.notes = notes
+        self.board = board
         self._taken_over = taken_over
         self.log = log
         self._stt_rules: ChainSettings = services.session.stt
         self._segment_rules: SegmentSettings = services.session.segments
-        self.segments: dict[str, Segment] = {}
         self.window: Window | None = None  # the open one
         self.chunks: asyncio.Queue[QueuedChunk] = asyncio.Queue()
         self.finals: asyncio.Queue[Window] = asyncio.Queue()
@@ -85,7 +85,7 @@ class Transcriber:
         were never transcribed (acked, then the previous instance died)."""
         by_seq = {c.seq: c for c in chunks}
         covered: set[int] = set()
-        for segment in sorted(self.segments.values(), key=lambda s: s.first_chunk_seq):
+        for segment in self.board.ordered():
             seqs = list(range(segment.first_chunk_seq, segment.chunk_seq + 1))
             covered.update(seqs)
             if segment.final:
@@ -273,7 +273,4 @@ class Transcriber:
                 self.finals.task_done()
 
     async def publish(self, segment: Segment) -> None:
-        await self.services.store.save_segment(self.session_id, self.token, segment)
-        self.segments[segment.id] = segment
-        await self._emit(TranscriptMessage(segment=segment))
-        self.notes.mark()
+        await self.board.publish(segment)

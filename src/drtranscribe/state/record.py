@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -23,6 +24,7 @@ class SessionRecord(BaseModel):
 
     status: str = "active"  # reserved, active, finished
     tenant: str = "default"
+    input: Literal["audio", "captions"] = "audio"
     audio_format: AudioFormat | None = None
     language: str = "en"
     next_seq: int = 0
@@ -81,3 +83,20 @@ def recording_at(
     return AudioLocation(
         uri=uri(key), duration_s=round(duration_s, 3), sample_rate=layout[0], channels=layout[1]
     )
+
+
+class CaptionRecord(BaseModel):
+    """A caption as last stored (``drt:{sid}:captions``, sealed, keyed by its segment):
+    its newest revision, which message numbers it spans, and whether it is final."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    caption_id: str
+    segment_id: str
+    first_seq: int
+    seq: int  # the message that made this revision
+    speaker: str | None
+    text: str
+    start: float
+    end: float
+    final: bool = False

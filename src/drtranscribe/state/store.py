@@ -8,6 +8,7 @@ refreshes the session TTL on all of them)::
     drt:{sid}:chunks    hash   seq -> {"start_s", "duration_s"}
     drt:{sid}:done      set    seqs whose audio has been transcribed
     drt:{sid}:segments  hash   segment id -> Segment JSON
+    drt:{sid}:captions  hash   segment id -> the caption's newest revision (CaptionRecord)
     drt:{sid}:note      hash   version, note (JSON), through (segment id -> text it reflects)
     drt:{sid}:client    hash   "sealed": the client's metadata as one sealed JSON (never logged)
     drt:{sid}:fence     string the fencing token of the current writer (INCR on takeover)
@@ -15,7 +16,8 @@ refreshes the session TTL on all of them)::
 
 Patient content is sealed (AES-256-GCM, :mod:`drtranscribe.crypto`) with the session's own
 data key, which lives in a key store apart from Redis: the ``client`` values, the
-``segments`` values and the note's ``note`` and ``through`` fields are ciphertext, so the
+``segments`` and ``captions`` values, the meta's ``speakers`` (names) and the note's
+``note`` and ``through`` fields are ciphertext, so the
 append-only file, snapshots and backups never hold the words, and erasing the key makes
 every copy unreadable. Counters, seqs, timings, status and the fence stay plain.
 
@@ -46,17 +48,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from drtranscribe.crypto.keys import SessionKeyMissing, SessionKeys
 from drtranscribe.crypto.sealing import open_sealed, seal
-from drtranscribe.domain.note import ClinicalNote
+from drtranscribe.domain.note import ClinicalNote, Speaker
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import SessionTakenOver, StateStoreError
-from drtranscribe.state.record import SessionRecord, hash_token
+from drtranscribe.state.record import CaptionRecord, SessionRecord, hash_token
 
 T = TypeVar("T")
 
 #: Marks a sealed value (base64 of nonce, ciphertext and tag).
 SEALED_PREFIX = "s1:"
 
-_PARTS = ("meta", "chunks", "done", "segments", "note", "client", "fence", "lease")
+_PARTS = (
+    "meta", "chunks", "done", "segments", "captions", "note", "client", "fence", "lease"
+)  # fmt: skip
 
 # KEYS[1] fence, KEYS[2..] every key of the session (touched with the TTL)
 # ARGV[1] expected token, ARGV[2] ttl, ARGV[3] JSON list of commands
@@ -89,6 +93,8 @@ class SessionSnapshot:
     meta: dict[str, str]
     chunks: list[ChunkRecord]
     segments: list[Segment]
+    captions: list[CaptionRecord]
+    speakers: dict[str, Speaker]
     note_version: int
     note: ClinicalNote
     extracted_through: dict[str, str]
@@ -281,6 +287,30 @@ class SessionStore:
             ],
         )
 
+    async def record_caption(
+        self, session_id: str, token: int, caption: CaptionRecord, *, advance: bool
+    ) -> None:
+        """Store a caption's newest revision; with ``advance``, ``next_seq`` moves past
+        the message that made it, in the same write (a new message, not a finalisation)."""
+        sealed = await self._seal(
+            session_id, f"caption:{caption.segment_id}", caption.model_dump_json()
+        )
+        commands: list[list[Any]] = [
+            ["HSET", key(session_id, "captions"), caption.segment_id, sealed]
+        ]
+        if advance:
+            commands.append(["HSET", key(session_id, "meta"), "next_seq", caption.seq + 1])
+        await self._write(session_id, token, commands)
+
+    async def save_speakers(
+        self, session_id: str, token: int, roles: Mapping[str, Speaker]
+    ) -> None:
+        """The speakers' roles named by the client (their names sealed)."""
+        sealed = await self._seal(session_id, "speakers", json.dumps(dict(roles)))
+        await self._write(
+            session_id, token, [["HSET", key(session_id, "meta"), "speakers", sealed]]
+        )
+
     async def mark_transcribed(self, session_id: str, token: int, seqs: Sequence[int]) -> None:
         if seqs:
             await self._write(session_id, token, [["SADD", key(session_id, "done"), *seqs]])
@@ -360,6 +390,25 @@ class SessionStore:
         ]
         return sorted(segs, key=lambda s: (s.first_chunk_seq, s.id))
 
+    async def captions(self, session_id: str) -> list[CaptionRecord]:
+        raw: dict[str, str] = await self._run(
+            lambda: self.client.hgetall(key(session_id, "captions"))  # type: ignore[arg-type,return-value]
+        )
+        records = [
+            CaptionRecord.model_validate_json(await self._open(session_id, f"caption:{k}", v))
+            for k, v in raw.items()
+        ]
+        return sorted(records, key=lambda c: (c.first_seq, c.segment_id))
+
+    async def speakers(self, session_id: str, meta: Mapping[str, str]) -> dict[str, Speaker]:
+        """The roles in ``meta`` (the session's meta hash, as read)."""
+        if not meta.get("speakers"):
+            return {}
+        roles: dict[str, Speaker] = json.loads(
+            await self._open(session_id, "speakers", meta["speakers"])
+        )
+        return roles
+
     async def note(self, session_id: str) -> tuple[int, ClinicalNote]:
         version, note, _ = await self._note(session_id)
         return version, note
@@ -392,6 +441,8 @@ class SessionStore:
             meta=meta,
             chunks=await self.chunks(session_id),
             segments=await self.segments(session_id),
+            captions=await self.captions(session_id),
+            speakers=await self.speakers(session_id, meta),
             note_version=version,
             note=note,
             extracted_through=through,

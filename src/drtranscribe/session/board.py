@@ -1,0 +1,77 @@
+"""The session's transcript: every segment, labelled with its speaker's role, saved
+(sealed) before it is sent, and the note keeper told. Audio and captions publish here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from drtranscribe.domain.note import Speaker
+from drtranscribe.domain.transcript import Segment
+from drtranscribe.protocol import TranscriptMessage
+from drtranscribe.services import ProcessServices
+from drtranscribe.session.note_keeper import NoteKeeper
+from drtranscribe.session.speakers import SpeakerRoles
+
+
+class TranscriptBoard:
+    def __init__(
+        self,
+        services: ProcessServices,
+        session_id: str,
+        *,
+        token: int,
+        emit: Callable[[Any], Awaitable[None]],
+        notes: NoteKeeper,
+        roles: SpeakerRoles,
+    ) -> None:
+        self.services = services
+        self.session_id = session_id
+        self.token = token
+        self._emit = emit
+        self.notes = notes
+        self.roles = roles
+        self.segments: dict[str, Segment] = {}
+
+    def ordered(self) -> list[Segment]:
+        return sorted(self.segments.values(), key=lambda s: (s.first_chunk_seq, s.id))
+
+    def names(self) -> set[str]:
+        return {s.speaker_name for s in self.segments.values() if s.speaker_name}
+
+    def restore(self, segments: list[Segment]) -> None:
+        self.segments = {s.id: s for s in segments}
+
+    async def publish(self, segment: Segment) -> None:
+        """Label, save, send; a new speaker name may change other segments' labels."""
+        new_name = segment.speaker_name is not None and segment.speaker_name not in self.names()
+        segment = self.roles.label(segment, self.names())
+        await self._save_and_send(segment)
+        if new_name:
+            await self.relabel()
+        self.notes.mark()
+
+    async def name_roles(self, roles: Mapping[str, Speaker]) -> list[str]:
+        """The client named speakers' roles: re-label; returns the segments changed."""
+        self.roles.update(roles)
+        return await self.relabel()
+
+    async def relabel(self) -> list[str]:
+        """Every segment labelled as the roles say now; changed ones saved and sent again,
+        and the note told to read them again (who said it changes what it means)."""
+        names = self.names()
+        changed: list[str] = []
+        for segment in self.ordered():
+            labelled = self.roles.label(segment, names)
+            if labelled != segment:
+                await self._save_and_send(labelled)
+                changed.append(segment.id)
+        if changed:
+            self.notes.reread(changed)
+            self.notes.mark()
+        return changed
+
+    async def _save_and_send(self, segment: Segment) -> None:
+        await self.services.store.save_segment(self.session_id, self.token, segment)
+        self.segments[segment.id] = segment
+        await self._emit(TranscriptMessage(segment=segment))
