@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from drtranscribe.client.captions import caption_inputs, declared_roles
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.domain.turns import TranscriptFileError, Turn, parse_turns
+from drtranscribe.extraction.rules.roles import infer_turn_roles
 from drtranscribe.session.speakers import SpeakerRoles
 
 pytestmark = pytest.mark.unit
@@ -59,28 +61,58 @@ def test_a_turn_is_replayed_as_growing_revisions_then_final() -> None:
     assert declared_roles(turns, "Dr. X") == {"Doctor": "clinician", "Dr. X": "clinician"}
 
 
-def _said_by(name: str | None) -> Segment:
+def _said_by(name: str | None, text: str = "x") -> Segment:
     return Segment(
-        id="seg-0000", chunk_seq=0, first_chunk_seq=0, text="x", start=0, end=1,
+        id="seg-0000", chunk_seq=0, first_chunk_seq=0, text=text, start=0, end=1,
         provider="captions", latency_ms=0, speaker_name=name,
     )  # fmt: skip
 
 
 def test_roles_from_names() -> None:
     roles = SpeakerRoles({"Dr.  Rivera": "clinician"})
-    named = roles.label(_said_by("dr. rivera"), {"dr. rivera"})
-    assert (named.speaker, named.speaker_source) == ("clinician", "client")
-    other = roles.label(_said_by("Sam"), {"Dr. Rivera", "Sam"})
-    assert (other.speaker, other.speaker_source) == ("patient", "inferred")
+
+    def label(name: str | None, said: dict[str, list[str]], text: str = "x") -> tuple[Any, ...]:
+        labelled = roles.label(_said_by(name, text), roles.of_names(said))
+        return labelled.speaker, labelled.speaker_source
+
+    assert label("dr. rivera", {"dr. rivera": ["x"]}) == ("clinician", "client")
+    assert label("Sam", {"Dr. Rivera": ["x"], "Sam": ["x"]}) == ("patient", "inferred")
     # a third voice: who the patient is is no longer clear
-    third = roles.label(_said_by("Sam"), {"Dr. Rivera", "Sam", "Kim"})
-    assert (third.speaker, third.speaker_source) == (None, None)
-    # no clinician named: nothing is inferred
-    assert SpeakerRoles().label(_said_by("Sam"), {"Sam"}).speaker is None
+    assert label("Sam", {"Dr. Rivera": [], "Sam": [], "Kim": []}) == (None, None)
     roles.update({"Sam": "other", "DR. RIVERA": "patient"})
     assert roles.declared == {"Sam": "other", "DR. RIVERA": "patient"}
-    assert roles.label(_said_by("Dr. Rivera"), set()).speaker == "patient"
+    assert label("Dr. Rivera", {}) == ("patient", "client")
     channel = _said_by(None).model_copy(
         update={"speaker": "clinician", "speaker_source": "channel"}
     )
-    assert roles.label(channel, set()) == channel
+    assert roles.label(channel, {}) == channel
+
+
+def test_roles_read_from_the_words_when_nobody_names_them() -> None:
+    roles = SpeakerRoles()
+    said = {
+        "Kim": ["What brings you in today?", "Any fever or chills?", "Let us start amoxicillin."],
+        "Lee": ["I have had a sore throat since Monday.", "No, no fever."],
+    }
+    names = roles.of_names(said)
+    assert names == {"kim": "clinician", "lee": "patient"}
+    assert roles.label(_said_by("Lee"), names).speaker_source == "inferred"
+    # no name (one-channel audio): a role only when all of the segment reads as one voice
+    plain = _said_by(None, "I have had a headache for three days and my neck hurts.")
+    assert roles.label(plain, {}).speaker == "patient"
+    mixed = _said_by(None, "Do you have any chest pain? No, I do not.")
+    assert roles.label(mixed, {}).speaker is None
+
+
+def test_turn_roles_follow_the_conversation() -> None:
+    turns = [
+        "Hi, what brings you in today?",
+        "I have had a cough for a week.",
+        "Any fever?",
+        "Yes.",
+        "Okay.",  # says nothing alone: the turn-taking prior decides
+        "Let us get a chest x ray and I will prescribe an inhaler for you.",
+    ]
+    assert infer_turn_roles(turns) == [
+        "clinician", "patient", "clinician", "patient", "clinician", "clinician",
+    ]  # fmt: skip

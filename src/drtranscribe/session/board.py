@@ -39,15 +39,26 @@ class TranscriptBoard:
     def names(self) -> set[str]:
         return {s.speaker_name for s in self.segments.values() if s.speaker_name}
 
+    def said(self, extra: Segment | None = None) -> dict[str, list[str]]:
+        """Every named speaker's segment texts (what role inference reads)."""
+        out: dict[str, list[str]] = {}
+        segments = dict(self.segments)
+        if extra is not None:
+            segments[extra.id] = extra
+        for segment in sorted(segments.values(), key=lambda s: (s.first_chunk_seq, s.id)):
+            if segment.speaker_name:
+                out.setdefault(segment.speaker_name, []).append(segment.text)
+        return out
+
     def restore(self, segments: list[Segment]) -> None:
         self.segments = {s.id: s for s in segments}
 
     async def publish(self, segment: Segment) -> None:
-        """Label, save, send; a new speaker name may change other segments' labels."""
-        new_name = segment.speaker_name is not None and segment.speaker_name not in self.names()
-        segment = self.roles.label(segment, self.names())
+        """Label, save, send; what a named speaker says may change other segments' labels
+        (roles inferred from their words)."""
+        segment = self.roles.label(segment, self.roles.of_names(self.said(segment)))
         await self._save_and_send(segment)
-        if new_name:
+        if segment.speaker_name is not None:
             await self.relabel()
         self.notes.mark()
 
@@ -59,7 +70,7 @@ class TranscriptBoard:
     async def relabel(self) -> list[str]:
         """Every segment labelled as the roles say now; changed ones saved and sent again,
         and the note told to read them again (who said it changes what it means)."""
-        names = self.names()
+        names = self.roles.of_names(self.said())
         changed: list[str] = []
         for segment in self.ordered():
             labelled = self.roles.label(segment, names)
