@@ -10,7 +10,7 @@
     caption message that changed the note: the time from sending it to the first ``note``
     event resting on its segment. p50 / p95, local extractor.
 
-    .venv/bin/python bench/captions.py                          # all datasets, ~6 min
+    .venv/bin/python bench/captions.py --limit 100 --json bench/results/captions.json
     .venv/bin/python bench/captions.py --datasets fareez_osce --latency-docs 5
 
 Nothing read here is written into the project. A server (local extractor) and an embedded
@@ -118,7 +118,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="drt-bench-captions-"))
     redis = EmbeddedRedis(tmp / "redis")
     await redis.start()
-    server = devserver.start(tmp / "server", {"DRT_REDIS_URL": redis.url})
+    # The agreement replay sends each message once the previous one is acked; the default
+    # rate limit (20 captions/s, plenty live) would make it the bottleneck here.
+    server = devserver.start(
+        tmp / "server",
+        {
+            "DRT_REDIS_URL": redis.url,
+            "DRT_CAPTIONS__RATE_PER_S": str(args.rate),
+            "DRT_CAPTIONS__BURST": str(int(args.rate * 2)),
+        },
+    )
     results: dict[str, Any] = {"agreement": {}, "latency": {}}
     try:
         for name in args.datasets:
@@ -187,6 +196,7 @@ def main() -> None:
     )
     parser.add_argument("--latency-docs", type=int, default=6)
     parser.add_argument("--speed", type=float, default=20.0, help="times the speaking rate")
+    parser.add_argument("--rate", type=float, default=500.0, help="the server's caption rate")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     results = asyncio.run(run(args))

@@ -99,11 +99,22 @@ class AudioFormat(_Message):
         default=None, ge=8000, le=192000, description="Required for pcm_s16le."
     )
     channels: int | None = Field(default=None, ge=1, le=8, description="Required for pcm_s16le.")
+    channel_roles: list[Speaker] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=8,
+        description='One speaker per channel, in channel order (e.g. `["clinician", '
+        "\"patient\"]`: the clinician's microphone on channel 0, the meeting's audio on 1). "
+        "Each channel is then transcribed on its own and its segments carry its role.",
+    )
 
     @model_validator(mode="after")
     def _pcm_needs_layout(self) -> AudioFormat:
         if self.encoding == "pcm_s16le" and (self.sample_rate is None or self.channels is None):
             raise ValueError("pcm_s16le needs sample_rate and channels")
+        roles = self.channel_roles
+        if roles and self.channels is not None and len(roles) != self.channels:
+            raise ValueError("channel_roles needs one role per channel")
         return self
 
 

@@ -28,6 +28,12 @@ def decode_chunk(
             f"chunk is {audio.sample_rate} Hz x{audio.channels}; the session is "
             f"{expect[0]} Hz x{expect[1]}",
         )
+    if fmt.channel_roles and audio.channels != len(fmt.channel_roles):
+        raise AudioError(
+            "audio_format_mismatch",
+            f"chunk has {audio.channels} channel(s); the session names "
+            f"{len(fmt.channel_roles)} channel roles",
+        )
     if audio.duration_s > max_seconds:
         raise AudioError(
             "chunk_too_long",

@@ -49,6 +49,12 @@ class PcmAudio:
     def to_s16le(self) -> bytes:
         return self.samples.astype("<i2").tobytes()
 
+    def channel(self, index: int) -> PcmAudio:
+        """One channel, as mono audio."""
+        return PcmAudio(
+            samples=self.samples[:, index : index + 1].copy(), sample_rate=self.sample_rate
+        )
+
     def mono_float32(self) -> npt.NDArray[np.float32]:
         """Average of the channels, scaled to [-1, 1]."""
         mono = self.samples.astype(np.float32).mean(axis=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from drtranscribe.audio.file import split_chunks
 from drtranscribe.audio.pcm import PcmAudio
@@ -34,17 +35,22 @@ async def stream_audio(
     max_reconnects: int = 10,
     api_key: str | None = None,
     max_refused_s: float = 300.0,
+    channel_roles: Sequence[str] | None = None,
 ) -> AsyncIterator[ClientEvent]:
     """Stream ``audio``; yield every event until the server's ``final``.
 
     ``realtime`` paces chunks at the speed of speech, as a microphone would; otherwise
-    each chunk is sent as soon as the previous one is acked. The rest is
+    each chunk is sent as soon as the previous one is acked. ``channel_roles`` names the
+    speaker of each channel (two-channel audio: each channel is transcribed on its own). The rest is
     :func:`~drtranscribe.client.stream.stream_inputs`: reconnects, resume, pacing within
     the announced rate, and resending refused chunks.
     """
+    audio_format: dict[str, Any] = {"encoding": "wav"}
+    if channel_roles:
+        audio_format["channel_roles"] = list(channel_roles)
     start = {
         "type": "start",
-        "audio": {"encoding": "wav"},
+        "audio": audio_format,
         "language": language,
         "metadata": metadata or {},
     }

@@ -39,6 +39,9 @@ class Segment(BaseModel):
     speaker_name: str | None = Field(
         default=None, description="The speaker as the meeting shows them (captions only)."
     )
+    channel: int | None = Field(
+        default=None, description="The audio channel it was heard on (two-channel audio)."
+    )
     speaker_source: SpeakerSource | None = Field(
         default=None,
         description="How the role is known: `client` (named by the client), `channel` "

@@ -126,7 +126,8 @@ async def resume_session(
     await emit(
         NoteMessage.whole(session.note, session.note_version, sorted(session.board.segments))
     )
-    await session.transcriber.recover(snap.chunks, session.load_chunk)
+    for transcriber in session.transcribers:
+        await transcriber.recover(snap.chunks, session.load_chunk)
     await session.captions.recover(snap.captions)
     session.spawn()
     session.notes.mark()  # catch the note up with segments it may not reflect yet

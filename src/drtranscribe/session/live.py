@@ -21,6 +21,7 @@ import contextvars
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 import structlog
 from pydantic import BaseModel
@@ -103,16 +104,28 @@ class LiveSession:
             notes=self.notes,
             roles=SpeakerRoles(speakers),
         )
-        self.transcriber = Transcriber(
-            services,
-            session_id,
-            token=token,
-            language=language,
-            emit=emit,
-            board=self.board,
-            taken_over=self._taken_over,
-            log=self.log,
+        # One transcriber for the whole audio, or one per channel when the client says
+        # whose each channel is (two-channel audio).
+        roles = audio_format.channel_roles if audio_format is not None else None
+        lanes: list[tuple[int | None, Speaker | None]] = (
+            list(enumerate(roles)) if roles else [(None, None)]
         )
+        self.transcribers = [
+            Transcriber(
+                services,
+                session_id,
+                token=token,
+                language=language,
+                emit=emit,
+                board=self.board,
+                taken_over=self._taken_over,
+                log=self.log,
+                lane=lane,
+                role=role,
+            )
+            for lane, role in lanes
+        ]
+        self.transcriber = self.transcribers[0]
         self.captions = CaptionDesk(
             services,
             session_id,
@@ -148,10 +161,9 @@ class LiveSession:
         # caller's context with session_id bound.
         workers = [("note", self.notes.run)]
         if self.audio_format is not None:
-            workers += [
-                ("chunks", self.transcriber.chunk_worker),
-                ("finals", self.transcriber.final_worker),
-            ]
+            for t in self.transcribers:
+                lane = "" if t.lane is None else f":ch{t.lane}"
+                workers += [(f"chunks{lane}", t.chunk_worker), (f"finals{lane}", t.final_worker)]
         for name, work in workers:
             coro = work()
             context = contextvars.copy_context()  # one each: a worker's binds stay its own
@@ -192,7 +204,7 @@ class LiveSession:
         arrived = time.monotonic()
         limits = self.limits
         self.check_frame_size(data)
-        if self.transcriber.pending >= limits.max_pending_chunks:
+        if self.pending >= limits.max_pending_chunks:
             raise ProtocolError(
                 "backpressure", "too many chunks waiting; resend later", retryable=True
             )
@@ -219,8 +231,14 @@ class LiveSession:
         self.services.metrics.chunks.labels("acked").inc()
         await self._emit(AckMessage(seq=seq))
         failpoints.hit("after_ack", seq)
-        self.transcriber.queue((seq, audio, start_s, arrived))
+        for transcriber in self.transcribers:
+            transcriber.queue((seq, transcriber.heard(audio), start_s, arrived))
         return seq
+
+    @property
+    def pending(self) -> int:
+        """Chunks stored but not yet transcribed (on the slowest channel)."""
+        return max(t.pending for t in self.transcribers)
 
     async def accept_caption(self, message: CaptionMessage) -> None:
         """Store and ack one caption message, then publish its segment.
@@ -255,14 +273,16 @@ class LiveSession:
 
     async def wait_for_room(self) -> None:
         """For in-process producers: wait until another chunk would not be pushed back."""
-        work = self.transcriber
-        async with work.room:
-            await work.room.wait_for(lambda: work.pending < self.limits.max_pending_chunks)
+        limit = self.limits.max_pending_chunks
+        for work in self.transcribers:
+            async with work.room:
+                await work.room.wait_for(partial(_has_room, work, limit))
 
     async def stop(self) -> FinalMessage:
         """Finish: drain transcription, close the last window, final note, combined audio."""
         self._stopping = True
-        await self.transcriber.drain()
+        for transcriber in self.transcribers:
+            await transcriber.drain()
         await self.captions.finish()
         await self.notes.finish()
         for task in self._tasks:
@@ -336,3 +356,7 @@ class LiveSession:
         )
         if self.on_taken_over is not None:
             await self.on_taken_over()
+
+
+def _has_room(transcriber: Transcriber, limit: int) -> bool:
+    return transcriber.pending < limit

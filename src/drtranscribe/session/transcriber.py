@@ -16,8 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from drtranscribe.audio.channels import own_voice
 from drtranscribe.audio.pcm import PcmAudio, resample_mono
 from drtranscribe.config import ChainSettings, SegmentSettings
+from drtranscribe.domain.note import Speaker
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import AllProvidersFailed, SessionTakenOver, StorageError
 from drtranscribe.protocol import ErrorMessage
@@ -48,6 +50,8 @@ class Transcriber:
         board: TranscriptBoard,
         taken_over: Callable[[], Awaitable[None]],
         log: Any,
+        lane: int | None = None,
+        role: Speaker | None = None,
     ) -> None:
         self.services = services
         self.session_id = session_id
@@ -59,6 +63,14 @@ class Transcriber:
         self.log = log
         self._stt_rules: ChainSettings = services.session.stt
         self._segment_rules: SegmentSettings = services.session.segments
+        # Two-channel audio: this transcriber hears one channel (``lane``), whose speaker
+        # is ``role``. A turn there ends when its speaker falls silent, so a window closes
+        # at the first chunk without speech or with a quiet tail, however short: the two
+        # channels' segments then interleave as the conversation did.
+        self.lane = lane
+        self.role = role
+        if lane is not None:
+            self._segment_rules = self._segment_rules.model_copy(update={"min_window_seconds": 0.0})
         self.window: Window | None = None  # the open one
         self.chunks: asyncio.Queue[QueuedChunk] = asyncio.Queue()
         self.finals: asyncio.Queue[Window] = asyncio.Queue()
@@ -86,17 +98,22 @@ class Transcriber:
         by_seq = {c.seq: c for c in chunks}
         covered: set[int] = set()
         for segment in self.board.ordered():
+            if segment.channel != self.lane or segment.provider == "captions":
+                continue
             seqs = list(range(segment.first_chunk_seq, segment.chunk_seq + 1))
             covered.update(seqs)
             if segment.final:
                 continue
             window = Window(
-                first_seq=segment.first_chunk_seq, start_s=segment.start, end_s=segment.end
+                first_seq=segment.first_chunk_seq,
+                start_s=segment.start,
+                end_s=segment.end,
+                lane=self.lane,
             )
             for seq in seqs:
                 window.seqs.append(seq)
-                window.audio.append(await load_chunk(seq))
-                if not by_seq[seq].transcribed:
+                window.audio.append(self.heard(await load_chunk(seq)))
+                if not by_seq[seq].transcribed_by(self.lane):
                     window.failed.append(seq)
             window.interim = [segment.text]
             window.emitted = True
@@ -106,11 +123,35 @@ class Transcriber:
             else:
                 self.window = window
         for chunk in chunks:
-            if chunk.seq in covered or chunk.transcribed:
+            if chunk.seq in covered or chunk.transcribed_by(self.lane):
                 continue
-            audio = await load_chunk(chunk.seq)
+            audio = self.heard(await load_chunk(chunk.seq))
             self.queue((chunk.seq, audio, chunk.start_s, time.monotonic()))
             self.log.info("session.chunk_recovered", chunk_seq=chunk.seq)
+
+    def heard(self, audio: PcmAudio) -> PcmAudio:
+        """What this transcriber listens to of a chunk: its channel's own voice (the other
+        channels' cross-talk gated), or all of it."""
+        return audio if self.lane is None else own_voice(audio, self.lane)
+
+    async def _mark_transcribed(self, seqs: list[int]) -> None:
+        await self.services.store.mark_transcribed(
+            self.session_id, self.token, seqs, lane=self.lane
+        )
+
+    def _segment(self, window: Window, **fields: Any) -> Segment:
+        """A segment of ``window``; on a channel, it carries the channel's speaker."""
+        segment = Segment(
+            id=window.segment_id,
+            first_chunk_seq=window.first_seq,
+            start=round(window.start_s, 3),
+            **fields,
+        )
+        if self.lane is None:
+            return segment
+        return segment.model_copy(
+            update={"channel": self.lane, "speaker": self.role, "speaker_source": "channel"}
+        )
 
     async def transcribe(self, audio: PcmAudio, priority: Priority) -> TranscriptionResult:
         request = TranscriptionRequest(
@@ -179,13 +220,19 @@ class Transcriber:
             )
         end_s = start_s + audio.duration_s
         window = self.window
+        if window is not None and self.lane is not None and not text and not failed:
+            # This channel's speaker fell silent: their turn (the window) ends here.
+            self.finals.put_nowait(window)
+            window = self.window = None
         if window is None:
             if not text and not failed:
                 # Silence before any speech: no segment to open, nothing invented.
-                await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
+                await self._mark_transcribed([seq])
                 self.log.info("stt.chunk_transcribed", chunk_seq=seq, empty=True, provider=provider)
                 return
-            window = self.window = Window(first_seq=seq, start_s=start_s, end_s=end_s)
+            window = self.window = Window(
+                first_seq=seq, start_s=start_s, end_s=end_s, lane=self.lane
+            )
         window.seqs.append(seq)
         window.audio.append(audio)
         window.interim.append(text)
@@ -195,12 +242,10 @@ class Transcriber:
             window.failed.append(seq)
         elif window.interim_text or window.emitted:
             await self.publish(
-                Segment(
-                    id=window.segment_id,
+                self._segment(
+                    window,
                     chunk_seq=seq,
-                    first_chunk_seq=window.first_seq,
                     text=window.interim_text,
-                    start=round(window.start_s, 3),
                     end=round(end_s, 3),
                     provider=provider,
                     latency_ms=round((time.monotonic() - arrived) * 1000, 1),
@@ -213,7 +258,7 @@ class Transcriber:
             metrics.chunks.labels("transcribed").inc()
             metrics.chunk_to_transcript.observe(time.monotonic() - arrived)
             metrics.stage_latency.labels("stt_interim", provider).observe(stt_s)
-            await self.services.store.mark_transcribed(self.session_id, self.token, [seq])
+            await self._mark_transcribed([seq])
             self.log.info(
                 "stt.chunk_transcribed",
                 chunk_seq=seq,
@@ -241,17 +286,13 @@ class Transcriber:
                 text, provider = window.interim_text, "interim"
             try:
                 if recovered and window.failed:
-                    await self.services.store.mark_transcribed(
-                        self.session_id, self.token, window.failed
-                    )
+                    await self._mark_transcribed(window.failed)
                 if text or window.emitted:
                     await self.publish(
-                        Segment(
-                            id=window.segment_id,
+                        self._segment(
+                            window,
                             chunk_seq=window.seqs[-1],
-                            first_chunk_seq=window.first_seq,
                             text=text,
-                            start=round(window.start_s, 3),
                             end=round(window.end_s, 3),
                             provider=provider,
                             latency_ms=round((time.monotonic() - window.arrived_at) * 1000, 1),

@@ -26,10 +26,12 @@ class Window:
     failed: list[int] = field(default_factory=list)  # chunks whose interim pass failed
     arrived_at: float = 0.0  # monotonic arrival time of the latest chunk
     emitted: bool = False
+    lane: int | None = None  # the channel, when channels are transcribed apart
 
     @property
     def segment_id(self) -> str:
-        return f"seg-{self.first_seq:04d}"
+        lane = "" if self.lane is None else f"-ch{self.lane}"
+        return f"seg-{self.first_seq:04d}{lane}"
 
     @property
     def duration_s(self) -> float:

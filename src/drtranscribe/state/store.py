@@ -6,7 +6,8 @@ refreshes the session TTL on all of them)::
     drt:{sid}:meta      hash   status, encoding, language, next_seq, elapsed_s, layout,
                                resume token hash, created_at, final_audio_key, ...
     drt:{sid}:chunks    hash   seq -> {"start_s", "duration_s"}
-    drt:{sid}:done      set    seqs whose audio has been transcribed
+    drt:{sid}:done      set    seqs whose audio has been transcribed ("seq/channel" per
+                               channel when channels are transcribed apart)
     drt:{sid}:segments  hash   segment id -> Segment JSON
     drt:{sid}:captions  hash   segment id -> the caption's newest revision (CaptionRecord)
     drt:{sid}:note      hash   version, note (JSON), through (segment id -> text it reflects)
@@ -84,6 +85,10 @@ class ChunkRecord:
     start_s: float
     duration_s: float
     transcribed: bool
+    lanes_done: frozenset[int] = frozenset()  # channels transcribed (two-channel audio)
+
+    def transcribed_by(self, lane: int | None) -> bool:
+        return self.transcribed if lane is None else lane in self.lanes_done
 
 
 @dataclass(frozen=True)
@@ -311,9 +316,12 @@ class SessionStore:
             session_id, token, [["HSET", key(session_id, "meta"), "speakers", sealed]]
         )
 
-    async def mark_transcribed(self, session_id: str, token: int, seqs: Sequence[int]) -> None:
+    async def mark_transcribed(
+        self, session_id: str, token: int, seqs: Sequence[int], *, lane: int | None = None
+    ) -> None:
         if seqs:
-            await self._write(session_id, token, [["SADD", key(session_id, "done"), *seqs]])
+            marks = list(seqs) if lane is None else [f"{seq}/{lane}" for seq in seqs]
+            await self._write(session_id, token, [["SADD", key(session_id, "done"), *marks]])
 
     async def save_segment(self, session_id: str, token: int, segment: Segment) -> None:
         sealed = await self._seal(session_id, f"segment:{segment.id}", segment.model_dump_json())
@@ -375,6 +383,7 @@ class SessionStore:
                 start_s=float(json.loads(v)["start_s"]),
                 duration_s=float(json.loads(v)["duration_s"]),
                 transcribed=seq in done,
+                lanes_done=frozenset(int(m.split("/")[1]) for m in done if m.startswith(f"{seq}/")),
             )
             for seq, v in raw.items()
         ]
