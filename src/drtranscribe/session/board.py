@@ -8,7 +8,7 @@ from typing import Any
 
 from drtranscribe.domain.note import Speaker
 from drtranscribe.domain.transcript import Segment
-from drtranscribe.protocol import TranscriptMessage
+from drtranscribe.protocol import SpeakersAppliedMessage, TranscriptMessage
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.note_keeper import NoteKeeper
 from drtranscribe.session.speakers import SpeakerRoles
@@ -63,8 +63,13 @@ class TranscriptBoard:
         self.notes.mark()
 
     async def name_roles(self, roles: Mapping[str, Speaker]) -> list[str]:
-        """The client named speakers' roles: re-label; returns the segments changed."""
-        self.roles.update(roles)
+        """The client named speakers' roles: stored, confirmed to the client, the past
+        re-labelled; returns the segments changed."""
+        named = SpeakerRoles(self.roles.declared)
+        named.update(roles)
+        await self.services.store.save_speakers(self.session_id, self.token, named.declared)
+        self.roles = named
+        await self._emit(SpeakersAppliedMessage(roles=named.declared))
         return await self.relabel()
 
     async def relabel(self) -> list[str]:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from drtranscribe import failpoints
 from drtranscribe.config import CaptionSettings
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import ProtocolError, SessionTakenOver, StorageError
@@ -101,11 +102,17 @@ class CaptionDesk:
             final=message.final,
         )
 
-    async def store(self, record: CaptionRecord) -> None:
-        """Durable: the revision and the new ``next_seq``, in one write."""
+    async def accept(self, message: CaptionMessage, next_seq: int) -> CaptionRecord | None:
+        """Store what ``message`` makes of its caption: durable, the revision and the new
+        ``next_seq`` in one write. None for a resend of what was stored (nothing to do)."""
+        record = self.revise(message, next_seq)
+        if record is None:
+            return None
         await self.services.store.record_caption(self.session_id, self.token, record, advance=True)
         self.captions[record.caption_id] = record
         self._arrived[record.caption_id] = time.monotonic()
+        failpoints.hit("caption_stored", record.seq)
+        return record
 
     async def publish(self, record: CaptionRecord) -> None:
         """The caption's segment, sent; an open caption's quiet period starts again."""

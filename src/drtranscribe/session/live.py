@@ -44,14 +44,13 @@ from drtranscribe.protocol import (
     FinalMessage,
     Limits,
     SessionMessage,
-    SpeakersAppliedMessage,
 )
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.board import TranscriptBoard
 from drtranscribe.session.captions import CaptionDesk
 from drtranscribe.session.note_keeper import NoteKeeper
 from drtranscribe.session.speakers import SpeakerRoles
-from drtranscribe.session.transcriber import Transcriber
+from drtranscribe.session.transcriber import Transcriber, transcribers_for
 from drtranscribe.state.record import recording_at
 from drtranscribe.state.store import ChunkRecord
 from drtranscribe.storage.base import final_key
@@ -104,27 +103,17 @@ class LiveSession:
             notes=self.notes,
             roles=SpeakerRoles(speakers),
         )
-        # One transcriber for the whole audio, or one per channel when the client says
-        # whose each channel is (two-channel audio).
-        roles = audio_format.channel_roles if audio_format is not None else None
-        lanes: list[tuple[int | None, Speaker | None]] = (
-            list(enumerate(roles)) if roles else [(None, None)]
+        self.transcribers = transcribers_for(
+            audio_format,
+            services,
+            session_id,
+            token=token,
+            language=language,
+            emit=emit,
+            board=self.board,
+            taken_over=self._taken_over,
+            log=self.log,
         )
-        self.transcribers = [
-            Transcriber(
-                services,
-                session_id,
-                token=token,
-                language=language,
-                emit=emit,
-                board=self.board,
-                taken_over=self._taken_over,
-                log=self.log,
-                lane=lane,
-                role=role,
-            )
-            for lane, role in lanes
-        ]
         self.transcriber = self.transcribers[0]
         self.captions = CaptionDesk(
             services,
@@ -173,12 +162,7 @@ class LiveSession:
 
     async def abort(self) -> None:
         """The client went away: stop working, keep everything stored (resumable)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        await self._stop_workers()
         await self.captions.aclose()
         self.notes.close()
         self.services.store.keys_of.forget(self.session_id)  # no longer served here
@@ -250,12 +234,10 @@ class LiveSession:
             raise ProtocolError("protocol_order", "caption after stop")
         if self.audio_format is not None:
             raise ProtocolError("wrong_input", "this is an audio session: send audio frames")
-        record = self.captions.revise(message, self.next_seq)
+        record = await self.captions.accept(message, self.next_seq)
         if record is None:  # stored already (a resend): say so again
             await self._emit(AckMessage(seq=message.seq))
             return
-        await self.captions.store(record)
-        failpoints.hit("caption_stored", record.seq)
         self.next_seq = record.seq + 1
         self.services.metrics.chunks.labels("acked").inc()
         await self._emit(AckMessage(seq=record.seq))
@@ -264,10 +246,6 @@ class LiveSession:
 
     async def name_speakers(self, roles: dict[str, Speaker]) -> None:
         """The client named speakers' roles: stored, confirmed, past segments re-labelled."""
-        merged = SpeakerRoles(self.board.roles.declared)
-        merged.update(roles)
-        await self.services.store.save_speakers(self.session_id, self.token, merged.declared)
-        await self._emit(SpeakersAppliedMessage(roles=merged.declared))
         changed = await self.board.name_roles(roles)
         self.log.info("session.speakers_named", roles=len(roles), relabelled=len(changed))
 
@@ -285,12 +263,7 @@ class LiveSession:
             await transcriber.drain()
         await self.captions.finish()
         await self.notes.finish()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        await self._stop_workers()
 
         final_audio_key: str | None = None
         if self.next_seq and self.layout is not None:
@@ -344,6 +317,14 @@ class LiveSession:
 
     def transcript(self) -> list[Segment]:
         return self.board.ordered()
+
+    async def _stop_workers(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
 
     async def _taken_over(self) -> None:
         """Another writer holds the fence now: stop writing, tell the client, let go."""

@@ -22,7 +22,7 @@ from drtranscribe.config import ChainSettings, SegmentSettings
 from drtranscribe.domain.note import Speaker
 from drtranscribe.domain.transcript import Segment
 from drtranscribe.errors import AllProvidersFailed, SessionTakenOver, StorageError
-from drtranscribe.protocol import ErrorMessage
+from drtranscribe.protocol import AudioFormat, ErrorMessage
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.board import TranscriptBoard
 from drtranscribe.session.window import Window, should_close
@@ -33,6 +33,18 @@ from drtranscribe.transcription.base import (
     TranscriptionRequest,
     TranscriptionResult,
 )
+
+
+def transcribers_for(
+    audio_format: AudioFormat | None, *args: Any, **kwargs: Any
+) -> list[Transcriber]:
+    """One transcriber for the whole audio, or one per channel when the client says whose
+    each channel is (two-channel audio); ``args``/``kwargs`` as for :class:`Transcriber`."""
+    roles = audio_format.channel_roles if audio_format is not None else None
+    if not roles:
+        return [Transcriber(*args, **kwargs)]
+    return [Transcriber(*args, **kwargs, lane=lane, role=role) for lane, role in enumerate(roles)]
+
 
 #: A chunk waiting for its interim pass: (seq, audio, start in the session, arrival time).
 QueuedChunk = tuple[int, PcmAudio, float, float]
