@@ -16,7 +16,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from drtranscribe import __version__
-from drtranscribe.api import health, sessions, stream
+from drtranscribe.api import health, sessions, stream, web
 from drtranscribe.api.tracing import TraceContextMiddleware
 from drtranscribe.config import Settings
 from drtranscribe.errors import ConfigError, StorageError
@@ -142,4 +142,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(stream.router)
     app.include_router(sessions.router)
+    app.include_router(web.router)
+    web.mount_static(app)
     return app

@@ -146,14 +146,13 @@ def infer_name_roles(turns: Sequence[tuple[str, str]]) -> dict[str, Speaker]:
 
 def infer_segment_role(text: str) -> Speaker | None:
     """The role of a stretch of speech that may hold both voices (a one-channel audio
-    segment): a role only when every sentence that says something reads the same way and
-    together they read clearly; None for a mix (a question and its answer) or too little."""
+    segment): a role only when every sentence in it reads clearly, and the same way; None
+    for a mix (a question and its answer) or for a sentence that could be either's."""
     scores = [clinician_score(x) for x in re.split(r"(?<=[.?!])\s+", text) if x.strip()]
-    telling = [x for x in scores if abs(x) >= 0.5]
-    if not telling or sum(abs(x) for x in telling) < 1.5:
+    if not scores or any(abs(x) < 0.5 for x in scores):
         return None
-    if all(x > 0 for x in telling):
+    if all(x > 0 for x in scores):
         return "clinician"
-    if all(x < 0 for x in telling):
+    if all(x < 0 for x in scores):
         return "patient"
     return None

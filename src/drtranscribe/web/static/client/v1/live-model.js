@@ -1,0 +1,67 @@
+// What the clinician sees, kept from the service's messages: the transcript (segments
+// revised in place under their id, interim until final) and the note (each `note`
+// message's JSON Patch applied in version order; a snapshot replaces it after a resume).
+
+import { EMPTY_NOTE } from "./empty-note.js";
+import { applyPatch } from "./jsonpatch.js";
+
+export class LiveModel extends EventTarget {
+  constructor() {
+    super();
+    this.segments = new Map(); // id -> segment, in first-seen order
+    this.note = structuredClone(EMPTY_NOTE);
+    this.noteVersion = 0;
+    this.evidence = new Map(); // note item id -> the segment ids it rests on
+  }
+
+  /** Feed one server message; returns true when the model changed. */
+  receive(message) {
+    if (message.type === "transcript") return this.#segment(message.segment);
+    if (message.type === "note") return this.#note(message);
+    if (message.type === "final") {
+      for (const segment of message.transcript) this.#segment(segment);
+      this.note = message.note;
+      this.noteVersion = message.note_version;
+      this.#collectEvidence(message.note);
+      this.dispatchEvent(new CustomEvent("note", { detail: { version: this.noteVersion } }));
+      return true;
+    }
+    return false;
+  }
+
+  transcript() {
+    return [...this.segments.values()].sort(
+      (a, b) => a.first_chunk_seq - b.first_chunk_seq || (a.id < b.id ? -1 : 1),
+    );
+  }
+
+  #segment(segment) {
+    this.segments.set(segment.id, segment);
+    this.dispatchEvent(new CustomEvent("segment", { detail: segment }));
+    return true;
+  }
+
+  #note(message) {
+    if (message.snapshot) {
+      this.note = applyPatch(this.note, message.patch);
+    } else if (message.version === this.noteVersion + 1) {
+      this.note = applyPatch(this.note, message.patch);
+    } else if (message.version <= this.noteVersion) {
+      return false; // seen already (a replay)
+    } else {
+      throw new Error(`note version ${message.version} after ${this.noteVersion}: a gap`);
+    }
+    this.noteVersion = message.version;
+    this.#collectEvidence(this.note);
+    this.dispatchEvent(new CustomEvent("note", { detail: { version: this.noteVersion } }));
+    return true;
+  }
+
+  #collectEvidence(note) {
+    this.evidence.clear();
+    for (const value of Object.values(note || {})) {
+      const items = Array.isArray(value) ? value : value ? [value] : [];
+      for (const item of items) if (item && item.id) this.evidence.set(item.id, item.evidence || []);
+    }
+  }
+}

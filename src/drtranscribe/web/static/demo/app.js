@@ -1,0 +1,146 @@
+// The demo EMR encounter: microphone -> service -> live transcript and note.
+
+import { IdbOutbox, LiveModel, MicCapture, StreamSession } from "/client/v1/index.js";
+import { noteAsText, renderNote } from "./note-view.js";
+
+const $ = (id) => document.getElementById(id);
+const model = new LiveModel();
+let session = null;
+let capture = null;
+let startedAt = 0;
+let clock = null;
+
+const STATE_TEXT = {
+  idle: "Not started",
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  resumed: "Resumed",
+  offline: "Offline",
+  finished: "Visit ended",
+  refused: "Refused by the service",
+};
+
+function showState({ state, bufferedSeconds }) {
+  const pill = $("connection");
+  pill.className = `pill ${state}`;
+  const buffered = bufferedSeconds > 5 ? ` · ${Math.round(bufferedSeconds)} s buffered` : "";
+  pill.textContent = (STATE_TEXT[state] ?? state) + buffered;
+}
+
+function speakerLabel(segment) {
+  if (!segment.speaker) return "";
+  const name = segment.speaker[0].toUpperCase() + segment.speaker.slice(1);
+  return segment.speaker_source === "inferred" ? `${name}?` : name;
+}
+
+function renderSegment(segment) {
+  let row = document.querySelector(`[data-segment-id="${CSS.escape(segment.id)}"]`);
+  if (!row) {
+    row = document.createElement("li");
+    row.dataset.segmentId = segment.id;
+    const who = document.createElement("span");
+    who.className = "speaker";
+    const text = document.createElement("span");
+    text.className = "text";
+    row.append(who, text);
+    $("transcript").append(row);
+    $("transcript-empty").hidden = true;
+  }
+  row.className = segment.final ? "segment final" : "segment interim";
+  row.querySelector(".speaker").textContent = speakerLabel(segment);
+  row.querySelector(".text").textContent = segment.text;
+  row.scrollIntoView({ block: "nearest" });
+}
+
+function highlight(item) {
+  const ids = new Set(model.evidence.get(item.id) ?? item.evidence ?? []);
+  for (const row of document.querySelectorAll(".segment")) {
+    row.classList.toggle("evidence", ids.has(row.dataset.segmentId));
+  }
+  for (const button of document.querySelectorAll(".note-item")) {
+    button.classList.toggle("selected", button.dataset.itemId === item.id);
+  }
+  document.querySelector(".segment.evidence")?.scrollIntoView({ block: "center" });
+}
+
+model.addEventListener("segment", (event) => renderSegment(event.detail));
+model.addEventListener("note", () => {
+  renderNote($("note"), model.note, highlight);
+  $("note-empty").hidden = Boolean($("note").childElementCount);
+});
+
+function tick() {
+  const seconds = Math.floor((Date.now() - startedAt) / 1000);
+  $("elapsed").textContent = `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function follow(streamSession) {
+  session = streamSession;
+  const shown = () => ($("session-id").textContent = session.sessionId ? `Session ${session.sessionId}` : "");
+  session.addEventListener("state", shown);
+  session.addEventListener("state", (event) => showState(event.detail));
+  session.addEventListener("message", (event) => model.receive(event.detail));
+  session.addEventListener("error", (event) => {
+    $("status-detail").textContent = `${event.detail.code}: ${event.detail.message}`;
+  });
+}
+
+async function startMicrophone() {
+  capture = new MicCapture({
+    chunkSeconds: 5,
+    onChunk: (pcm) => session.push(pcm),
+    onLevel: (peak) => ($("level").value = peak),
+  });
+  await capture.start();
+  startedAt = Date.now();
+  clock = setInterval(tick, 1000);
+  $("stop").disabled = false;
+}
+
+async function start() {
+  $("start").disabled = true;
+  try {
+    if (!session) {
+      follow(new StreamSession({ outbox: await IdbOutbox.open(), metadata: { encounter: "demo" } }));
+      await session.open();
+    }
+    await startMicrophone();
+  } catch (error) {
+    $("status-detail").textContent = String(error.message ?? error);
+    $("start").disabled = false;
+  }
+}
+
+/** A reload mid-visit: the session this browser kept is resumed, its unsent audio sent. */
+async function resumeKept() {
+  const kept = await IdbOutbox.unfinished();
+  if (!kept) return;
+  follow(await StreamSession.resume(kept, { outbox: await IdbOutbox.open() }));
+  $("start").textContent = "Continue visit";
+  $("stop").disabled = false;
+  $("status-detail").textContent = "Visit resumed after a reload: continue to use the microphone.";
+}
+
+async function stop() {
+  $("stop").disabled = true;
+  clearInterval(clock);
+  await capture?.stop();
+  const final = await session.stop();
+  model.receive(final);
+  $("status-detail").textContent = `Note version ${final.note_version}, ${final.transcript.length} segments`;
+}
+
+$("start").addEventListener("click", start);
+resumeKept();
+$("stop").addEventListener("click", stop);
+$("copy").addEventListener("click", () => navigator.clipboard.writeText(noteAsText(model.note)));
+$("print").addEventListener("click", () => window.print());
+$("download").addEventListener("click", () => {
+  const blob = new Blob([JSON.stringify(model.note, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `note-${session?.sessionId ?? "draft"}.json`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+});
