@@ -24,7 +24,6 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +39,6 @@ from drtranscribe.client.captions import caption_inputs, declared_roles  # noqa:
 from drtranscribe.domain.note import ClinicalNote, Speaker  # noqa: E402
 from drtranscribe.domain.turns import Turn  # noqa: E402
 from drtranscribe.extraction.transcript_file import extract_turns  # noqa: E402
-from drtranscribe.state.embedded import EmbeddedRedis  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 #: dataset -> (folder, held out?). Held out: never read while tuning the rules.
@@ -115,21 +113,14 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="drt-bench-captions-"))
-    redis = EmbeddedRedis(tmp / "redis")
-    await redis.start()
     # The agreement replay sends each message once the previous one is acked; the default
     # rate limit (20 captions/s, plenty live) would make it the bottleneck here.
-    server = devserver.start(
-        tmp / "server",
-        {
-            "DRT_REDIS_URL": redis.url,
-            "DRT_CAPTIONS__RATE_PER_S": str(args.rate),
-            "DRT_CAPTIONS__BURST": str(int(args.rate * 2)),
-        },
-    )
+    rate = {
+        "DRT_CAPTIONS__RATE_PER_S": str(args.rate),
+        "DRT_CAPTIONS__BURST": str(int(args.rate * 2)),
+    }
     results: dict[str, Any] = {"agreement": {}, "latency": {}}
-    try:
+    async with devserver.serving("captions", rate) as server:
         for name in args.datasets:
             folder, held_out = DATASETS[name]
             files = sorted((DATA / folder).glob("*.json"))[: args.limit or None]
@@ -181,9 +172,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "max_ms": round(1000 * max(latencies), 1),
             }
             print(json.dumps({"latency": results["latency"]}), flush=True)
-    finally:
-        server.stop()
-        await redis.stop()
     return results
 
 

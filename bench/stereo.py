@@ -24,7 +24,6 @@ import asyncio
 import json
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,6 @@ from devtools.stereo import TimedTurn, two_channel  # noqa: E402
 from drtranscribe.audio.file import load_audio_file  # noqa: E402
 from drtranscribe.audio.pcm import PcmAudio  # noqa: E402
 from drtranscribe.client import stream_audio  # noqa: E402
-from drtranscribe.state.embedded import EmbeddedRedis  # noqa: E402
 from wer import normalize, wer  # noqa: E402
 
 ROLES = ("clinician", "patient")
@@ -117,12 +115,8 @@ async def transcript(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="drt-bench-stereo-"))
-    redis = EmbeddedRedis(tmp / "redis")
-    await redis.start()
-    server = devserver.start(tmp / "server", {"DRT_REDIS_URL": redis.url})
     rows: dict[str, Any] = {}
-    try:
+    async with devserver.serving("stereo") as server:
         conversations = [*fixture_conversations(), speech_conversation(args.clips)]
         for name, mono, turns in conversations:
             reference = " ".join(t.text for t in sorted(turns, key=lambda t: t.start_s))
@@ -143,9 +137,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "wer_two_channel": round(wer(reference, " ".join(s["text"] for s in two)).wer, 4),
             }
             print(json.dumps({name: rows[name]}), flush=True)
-    finally:
-        server.stop()
-        await redis.stop()
     return {"bleed_db": args.bleed_db, "conversations": rows}
 
 

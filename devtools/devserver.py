@@ -6,12 +6,14 @@ says where it listens (no sleeping, no polling).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -122,3 +124,22 @@ def start(
     server.reader = threading.Thread(target=drain, daemon=True)
     server.reader.start()
     return server
+
+
+@contextlib.asynccontextmanager
+async def serving(prefix: str, env: dict[str, str] | None = None) -> AsyncIterator[ServerProcess]:
+    """A server on its own embedded Redis and data directory, for a benchmark: started,
+    yielded, stopped (the Redis too)."""
+    from drtranscribe.state.embedded import EmbeddedRedis
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"drt-bench-{prefix}-"))
+    redis = EmbeddedRedis(tmp / "redis")
+    await redis.start()
+    try:
+        server = start(tmp / "server", {"DRT_REDIS_URL": redis.url, **(env or {})})
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        await redis.stop()

@@ -62,8 +62,8 @@ ERROR_CODES: dict[str, str] = {
     "unauthorized": "No valid API key or stream token (or it does not cover this session); "
     "the connection is closed with 1008.",
     "origin_not_allowed": "The browser Origin is not on the allowlist; closed with 1008.",
-    "rate_limited": "More audio chunks than the rate limit allows (1/s sustained, with a burst "
-    "allowance); the chunk was not stored: resend it later.",
+    "rate_limited": "More audio chunks (or caption messages) than their rate limit allows "
+    "(announced in `session.limits`); not stored: resend it later.",
     "too_many_violations": "Too many invalid frames, or retryable refusals resent without "
     "waiting, on this connection; closed with 1008.",
     "start_timeout": "No `start` or `resume` within `start_timeout_s` of connecting; closed with "
@@ -77,7 +77,8 @@ ERROR_CODES: dict[str, str] = {
     "the caption's. Resend from the expected number.",
     "caption_too_long": "A caption longer than the announced `max_caption_chars`. Not stored.",
     "caption_final": "A revision of a caption that is already final (the client said so, or it "
-    "was quiet for `caption_quiet_s`). Not stored; the final text stands.",
+    "was quiet for `caption_quiet_s`) that changes its text. Not stored; the final text "
+    "stands. (The same text again is stored as a no-op revision and acked.)",
 }
 
 

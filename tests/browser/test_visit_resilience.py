@@ -100,6 +100,19 @@ async def test_the_serving_instance_dies_and_another_takes_over(
 
 
 async def test_twenty_seconds_offline_lose_nothing(
+    browser: Browser, server: ServerProcess, redis_url: str, speech: dict[str, SpeechFixture]
+) -> None:
+    # stream tokens that expire during the outage: coming back needs a renewed one
+    short_lived = start_server(
+        server.data_dir, {"DRT_REDIS_URL": redis_url, "DRT_AUTH__STREAM_TOKEN_TTL_S": "8"}
+    )
+    try:
+        await _offline_visit(browser, short_lived, speech)
+    finally:
+        stop_server(short_lived)
+
+
+async def _offline_visit(
     browser: Browser, server: ServerProcess, speech: dict[str, SpeechFixture]
 ) -> None:
     page, context = await _open(browser, server.http_url)

@@ -108,3 +108,15 @@ async def test_a_reserved_session_is_visible_before_it_starts(server: ServerProc
     async with httpx.AsyncClient(base_url=server.http_url) as http:
         view = (await http.get(f"/v1/sessions/{grant['session_id']}")).json()
     assert view["status"] == "active"
+
+
+async def test_a_stream_token_is_renewed_for_a_session_that_exists(server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        grant = (await client.post("/v1/sessions")).json()
+        renewed = await client.post(f"/v1/sessions/{grant['session_id']}/token")
+        missing = await client.post("/v1/sessions/s_nosuchsession/token")
+    assert renewed.status_code == 201
+    body = renewed.json()
+    assert body["session_id"] == grant["session_id"]
+    assert body["stream_token"] != grant["stream_token"]
+    assert missing.status_code == 404

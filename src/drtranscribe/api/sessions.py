@@ -107,8 +107,28 @@ async def create_session(services: Services, principal: Caller) -> StreamGrant:
     """Reserve a session and issue a short-lived stream token bound to it, so a browser
     keeps its long-lived API key out of WebSocket URLs."""
     session_id = new_session_id()
+    await services.store.reserve(
+        session_id, tenant=principal.tenant, ttl_s=services.auth.token_ttl_s
+    )
+    return await _grant(services, principal, session_id)
+
+
+@router.post(
+    "/{session_id}/token",
+    status_code=201,
+    response_model=StreamGrant,
+    responses={**UNAUTHORIZED, **NOT_FOUND},
+)
+async def renew_token(session_id: SessionId, services: Services, caller: Caller) -> StreamGrant:
+    """A new stream token for a session the caller's tenant already has: a browser that
+    reconnects after its first token expired (a long visit, a reload) resumes with it."""
+    await _record_or_404(services, session_id, caller)
+    return await _grant(services, caller, session_id)
+
+
+async def _grant(services: ProcessServices, principal: Principal, session_id: str) -> StreamGrant:
+    """A stream token for ``session_id``, bound to it and to ``principal``'s tenant."""
     ttl = services.auth.token_ttl_s
-    await services.store.reserve(session_id, tenant=principal.tenant, ttl_s=ttl)
     token = await tokens.issue(services.store.client, principal, session_id, ttl_s=ttl)
     return StreamGrant(
         session_id=session_id,

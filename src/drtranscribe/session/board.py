@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -32,6 +33,10 @@ class TranscriptBoard:
         self.notes = notes
         self.roles = roles
         self.segments: dict[str, Segment] = {}
+        self._names: dict[str, Speaker | None] = {}  # each name's role, as last read
+        # One change of the transcript at a time: a re-labelling must not write back a
+        # segment a caption's finalisation changed meanwhile.
+        self._lock = asyncio.Lock()
 
     def ordered(self) -> list[Segment]:
         return sorted(self.segments.values(), key=lambda s: (s.first_chunk_seq, s.id))
@@ -42,46 +47,52 @@ class TranscriptBoard:
     def said(self, extra: Segment | None = None) -> dict[str, list[str]]:
         """Every named speaker's segment texts (what role inference reads)."""
         out: dict[str, list[str]] = {}
-        segments = dict(self.segments)
-        if extra is not None:
-            segments[extra.id] = extra
-        for segment in sorted(segments.values(), key=lambda s: (s.first_chunk_seq, s.id)):
+        segments = self.segments if extra is None else {**self.segments, extra.id: extra}
+        for segment in segments.values():
             if segment.speaker_name:
                 out.setdefault(segment.speaker_name, []).append(segment.text)
         return out
 
     def restore(self, segments: list[Segment]) -> None:
         self.segments = {s.id: s for s in segments}
+        self._names = self.roles.of_names(self.said())
 
     async def publish(self, segment: Segment) -> None:
-        """Label, save, send; what a named speaker says may change other segments' labels
-        (roles inferred from their words)."""
-        segment = self.roles.label(segment, self.roles.of_names(self.said(segment)))
-        await self._save_and_send(segment)
-        if segment.speaker_name is not None:
-            await self.relabel()
+        """Label, save, send. What a named speaker says may change the roles read from
+        the words: then every segment is labelled again (only then: a message's cost
+        does not grow with the transcript)."""
+        async with self._lock:
+            names = self.roles.of_names(self.said(segment)) if segment.speaker_name else None
+            if names is not None and names != self._names:
+                self._names = names
+                await self._save_and_send(self.roles.label(segment, names))
+                await self._relabel_locked()
+            else:
+                await self._save_and_send(self.roles.label(segment, self._names))
         self.notes.mark()
 
     async def name_roles(self, roles: Mapping[str, Speaker]) -> list[str]:
         """The client named speakers' roles: stored, confirmed to the client, the past
         re-labelled; returns the segments changed."""
-        named = SpeakerRoles(self.roles.declared)
-        named.update(roles)
-        await self.services.store.save_speakers(self.session_id, self.token, named.declared)
-        self.roles = named
-        await self._emit(SpeakersAppliedMessage(roles=named.declared))
-        return await self.relabel()
+        async with self._lock:
+            named = SpeakerRoles(self.roles.declared)
+            named.update(roles)
+            await self.services.store.save_speakers(self.session_id, self.token, named.declared)
+            self.roles = named
+            await self._emit(SpeakersAppliedMessage(roles=named.declared))
+            self._names = named.of_names(self.said())
+            return await self._relabel_locked()
 
-    async def relabel(self) -> list[str]:
+    async def _relabel_locked(self) -> list[str]:
         """Every segment labelled as the roles say now; changed ones saved and sent again,
         and the note told to read them again (who said it changes what it means)."""
-        names = self.roles.of_names(self.said())
         changed: list[str] = []
-        for segment in self.ordered():
-            labelled = self.roles.label(segment, names)
+        for segment_id in [s.id for s in self.ordered()]:
+            segment = self.segments[segment_id]  # as it is now, not as it was listed
+            labelled = self.roles.label(segment, self._names)
             if labelled != segment:
                 await self._save_and_send(labelled)
-                changed.append(segment.id)
+                changed.append(segment_id)
         if changed:
             self.notes.reread(changed)
             self.notes.mark()

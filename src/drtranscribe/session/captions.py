@@ -61,6 +61,10 @@ class CaptionDesk:
         self._arrived: dict[str, float] = {}  # caption id -> when its revision arrived
         self._quiet: dict[str, asyncio.TimerHandle] = {}
         self._work: set[asyncio.Task[None]] = set()
+        # One caption change at a time (a revision, a finalisation): a quiet timer firing
+        # while a revision is being stored must not finalise the text before it.
+        self._lock = asyncio.Lock()
+        self._unpublished: set[str] = set()  # caption ids whose segment lags their record
 
     # ------------------------------------------------------------------ input
 
@@ -81,6 +85,10 @@ class CaptionDesk:
                 f"caption of {len(message.text)} characters; the limit is {self.rules.max_chars}",
             )
         if known is not None and known.final:
+            if message.text == known.text and message.speaker in (None, known.speaker):
+                # the same words again (the meeting re-sent its last caption): stored as a
+                # no-op revision, so the client's numbering goes on
+                return known.model_copy(update={"seq": message.seq})
             raise ProtocolError("caption_final", "this caption is final; its text stands")
         now = round(self._session_time(), 3)
         start = message.start if message.start is not None else (known.start if known else now)
@@ -105,36 +113,55 @@ class CaptionDesk:
     async def accept(self, message: CaptionMessage, next_seq: int) -> CaptionRecord | None:
         """Store what ``message`` makes of its caption: durable, the revision and the new
         ``next_seq`` in one write. None for a resend of what was stored (nothing to do)."""
-        record = self.revise(message, next_seq)
-        if record is None:
-            return None
-        await self.services.store.record_caption(self.session_id, self.token, record, advance=True)
-        self.captions[record.caption_id] = record
-        self._arrived[record.caption_id] = time.monotonic()
-        failpoints.hit("caption_stored", record.seq)
-        return record
-
-    async def publish(self, record: CaptionRecord) -> None:
-        """The caption's segment, sent; an open caption's quiet period starts again."""
-        self._cancel_quiet(record.caption_id)
-        try:
-            await self.board.publish(self._segment(record))
-        except SessionTakenOver:
-            await self._taken_over()
-            return
-        except StorageError as exc:
-            self.log.error("storage.unavailable", chunk_seq=record.seq, error=type(exc).__name__)
-            await self._emit(
-                ErrorMessage(
-                    code="state_save_failed",
-                    message="the caption's segment could not be saved; the caption is stored "
-                    "and its segment is sent again",
-                    retryable=True,
-                    chunk_seq=record.seq,
-                )
+        async with self._lock:
+            record = self.revise(message, next_seq)
+            if record is None:
+                return None
+            self._cancel_quiet(record.caption_id)  # before the write: no finalising under it
+            await self.services.store.record_caption(
+                self.session_id, self.token, record, advance=True
             )
-        if not record.final:
-            self._arm(record.caption_id, self.rules.quiet_final_s)
+            self.captions[record.caption_id] = record
+            self._arrived[record.caption_id] = time.monotonic()
+            self._unpublished.add(record.caption_id)
+            failpoints.hit("caption_stored", record.seq)
+            return record
+
+    async def publish(self, caption_id: str) -> None:
+        """The caption's segment as its record is now, sent (with any that lag theirs); an
+        open caption's quiet period starts again."""
+        async with self._lock:
+            await self._publish_locked(caption_id)
+
+    async def _publish_locked(self, caption_id: str) -> None:
+        self._unpublished.add(caption_id)
+        for pending in sorted(self._unpublished, key=lambda c: self.captions[c].first_seq):
+            record = self.captions[pending]
+            self._cancel_quiet(pending)
+            try:
+                await self.board.publish(self._segment(record))
+            except SessionTakenOver:
+                await self._taken_over()
+                return
+            except StorageError as exc:
+                self.log.error(
+                    "storage.unavailable", chunk_seq=record.seq, error=type(exc).__name__
+                )
+                await self._emit(
+                    ErrorMessage(
+                        code="state_save_failed",
+                        message="the caption's segment could not be saved; the caption is "
+                        "stored and its segment is sent again",
+                        retryable=True,
+                        chunk_seq=record.seq,
+                    )
+                )
+                if not record.final:
+                    self._arm(pending, self.rules.quiet_final_s)
+                return
+            self._unpublished.discard(pending)
+            if not record.final:
+                self._arm(pending, self.rules.quiet_final_s)
 
     # ------------------------------------------------------------------ finality
 
@@ -154,26 +181,31 @@ class CaptionDesk:
         task.add_done_callback(self._work.discard)
 
     async def finalise(self, caption_id: str, *, reason: Literal["quiet", "stop"]) -> None:
-        """Make an open caption final: stored first, then its final segment sent."""
-        record = self.captions.get(caption_id)
-        if record is None or record.final:
-            return
-        final = record.model_copy(update={"final": True})
-        try:
-            await self.services.store.record_caption(
-                self.session_id, self.token, final, advance=False
-            )
-        except SessionTakenOver:
-            await self._taken_over()
-            return
-        except StorageError as exc:
-            self.log.error("storage.unavailable", stage="caption_final", error=type(exc).__name__)
-            if reason == "quiet":
+        """Make an open caption final (its newest revision): stored first, then its final
+        segment sent. At stop, a failure is raised: the session must not finish without it."""
+        async with self._lock:
+            record = self.captions.get(caption_id)
+            if record is None or record.final:
+                return
+            final = record.model_copy(update={"final": True})
+            try:
+                await self.services.store.record_caption(
+                    self.session_id, self.token, final, advance=False
+                )
+            except SessionTakenOver:
+                await self._taken_over()
+                return
+            except StorageError as exc:
+                self.log.error(
+                    "storage.unavailable", stage="caption_final", error=type(exc).__name__
+                )
+                if reason == "stop":
+                    raise
                 self._arm(caption_id, self.rules.quiet_final_s)  # try again later
-            return
-        self.captions[caption_id] = final
-        self.log.info("caption.final", chunk_seq=final.seq, reason=reason)
-        await self.publish(final)
+                return
+            self.captions[caption_id] = final
+            self.log.info("caption.final", chunk_seq=final.seq, reason=reason)
+            await self._publish_locked(caption_id)
 
     async def finish(self) -> None:
         """At stop: every open caption final, in order."""
@@ -184,6 +216,11 @@ class CaptionDesk:
             await asyncio.gather(*self._work, return_exceptions=True)
         for record in sorted(self.captions.values(), key=lambda c: c.first_seq):
             await self.finalise(record.caption_id, reason="stop")
+        async with self._lock:
+            if self._unpublished:  # segments that lag their (final) record: send them now
+                await self._publish_locked(next(iter(self._unpublished)))
+            if self._unpublished:
+                raise StorageError("caption segments could not be saved")
 
     def close(self) -> None:
         """The session is let go (client gone): no more timers; everything is stored."""
@@ -208,8 +245,13 @@ class CaptionDesk:
         for record in records:
             self._arrived[record.caption_id] = time.monotonic()
             stored = self.board.segments.get(record.segment_id)
-            if stored is None or stored.text != record.text or stored.final != record.final:
-                await self.publish(record)
+            lags = stored is None or (stored.text, stored.final, stored.speaker_name) != (
+                record.text,
+                record.final,
+                record.speaker,
+            )
+            if lags:
+                await self.publish(record.caption_id)
             elif not record.final:
                 self._arm(record.caption_id, self.rules.quiet_final_s)
 

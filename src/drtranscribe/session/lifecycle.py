@@ -57,6 +57,7 @@ async def start_session(
         message.metadata,
         resume_token=resume_token,
         instance=services.instance_id,
+        speakers=message.speakers,
     )
     session = LiveSession(
         services,
@@ -68,8 +69,6 @@ async def start_session(
         on_taken_over=on_taken_over,
         speakers=message.speakers,
     )
-    if message.speakers:
-        await services.store.save_speakers(session_id, token, message.speakers)
     session.spawn()
     await emit(session.session_message(resume_token, resumed=False))
     encoding = message.audio.encoding if message.audio else None

@@ -242,7 +242,7 @@ class LiveSession:
         self.services.metrics.chunks.labels("acked").inc()
         await self._emit(AckMessage(seq=record.seq))
         failpoints.hit("caption_acked", record.seq)
-        await self.captions.publish(record)
+        await self.captions.publish(record.caption_id)
 
     async def name_speakers(self, roles: dict[str, Speaker]) -> None:
         """The client named speakers' roles: stored, confirmed, past segments re-labelled."""

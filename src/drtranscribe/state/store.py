@@ -190,10 +190,16 @@ class SessionStore:
         *,
         resume_token: str,
         instance: str,
+        speakers: Mapping[str, Speaker] | None = None,
     ) -> int:
         """Create a session owned by ``instance``; returns its fencing token (1). Its data
         key is made and stored first: nothing is written that it does not seal."""
         await self.keys_of.create(session_id)
+        named = {}
+        if speakers:  # display names: sealed, in the same write
+            named = {
+                "speakers": await self._seal(session_id, "speakers", json.dumps(dict(speakers)))
+            }
         # The client's metadata as one sealed value: its field names may say something too.
         sealed_client = await self._seal(session_id, "client", json.dumps(dict(client_meta)))
         empty_note = await self._seal(session_id, "note", "{}")
@@ -207,6 +213,7 @@ class SessionStore:
                         "sealed": 1,
                         "created_at": time.time(),
                         "resume_token_sha256": hash_token(resume_token),
+                        **named,
                     },
                 )
                 if client_meta:
@@ -377,13 +384,18 @@ class SessionStore:
             return raw, done
 
         raw, done = await self._run(op)
+        lanes: dict[str, set[int]] = {}  # seq -> channels done, parsed once
+        for mark in done:
+            seq, _, lane = mark.partition("/")
+            if lane:
+                lanes.setdefault(seq, set()).add(int(lane))
         out = [
             ChunkRecord(
                 seq=int(seq),
                 start_s=float(json.loads(v)["start_s"]),
                 duration_s=float(json.loads(v)["duration_s"]),
                 transcribed=seq in done,
-                lanes_done=frozenset(int(m.split("/")[1]) for m in done if m.startswith(f"{seq}/")),
+                lanes_done=frozenset(lanes.get(seq, ())),
             )
             for seq, v in raw.items()
         ]

@@ -25,7 +25,19 @@ function showState({ state, bufferedSeconds }) {
   const pill = $("connection");
   pill.className = `pill ${state}`;
   const buffered = bufferedSeconds > 5 ? ` · ${Math.round(bufferedSeconds)} s buffered` : "";
-  pill.textContent = (STATE_TEXT[state] ?? state) + buffered;
+  const text = (STATE_TEXT[state] ?? state) + buffered;
+  if (pill.textContent !== text) pill.textContent = text; // a status is announced on change
+  if ((state === "finished" || state === "refused") && capture) endCapture();
+}
+
+/** Stop the microphone; its last partial chunk is pushed before this resolves. */
+async function endCapture() {
+  clearInterval(clock);
+  const ending = capture;
+  capture = null;
+  $("stop").disabled = true;
+  $("level").value = 0;
+  await ending?.stop();
 }
 
 function speakerLabel(segment) {
@@ -47,10 +59,17 @@ function renderSegment(segment) {
     $("transcript").append(row);
     $("transcript-empty").hidden = true;
   }
+  const list = $("transcript").parentElement;
+  const following = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const wasFinal = row.classList.contains("final");
   row.className = segment.final ? "segment final" : "segment interim";
   row.querySelector(".speaker").textContent = speakerLabel(segment);
   row.querySelector(".text").textContent = segment.text;
-  row.scrollIntoView({ block: "nearest" });
+  if (following) row.scrollIntoView({ block: "nearest" }); // unless the reader scrolled up
+  if (segment.final && !wasFinal) {
+    // screen readers hear each passage once, when it is final (not every interim revision)
+    $("announcer").textContent = `${speakerLabel(segment) || "Speaker"}: ${segment.text}`;
+  }
 }
 
 function highlight(item) {
@@ -66,9 +85,13 @@ function highlight(item) {
 
 model.addEventListener("segment", (event) => renderSegment(event.detail));
 model.addEventListener("note", () => {
+  const focused = document.activeElement?.dataset?.itemId;
   renderNote($("note"), model.note, highlight);
+  if (focused) document.querySelector(`[data-item-id="${CSS.escape(focused)}"]`)?.focus();
   $("note-empty").hidden = Boolean($("note").childElementCount);
+  $("note").classList.remove("stale");
 });
+model.addEventListener("stale", () => $("note").classList.add("stale"));
 
 function tick() {
   const seconds = Math.floor((Date.now() - startedAt) / 1000);
@@ -76,6 +99,9 @@ function tick() {
 }
 
 function follow(streamSession) {
+  streamSession.addEventListener("message", (event) => {
+    if (event.detail.type === "warning") $("status-detail").textContent = event.detail.message;
+  });
   session = streamSession;
   const shown = () => ($("session-id").textContent = session.sessionId ? `Session ${session.sessionId}` : "");
   session.addEventListener("state", shown);
@@ -102,8 +128,9 @@ async function start() {
   $("start").disabled = true;
   try {
     if (!session) {
-      follow(new StreamSession({ outbox: await IdbOutbox.open(), metadata: { encounter: "demo" } }));
-      await session.open();
+      const opened = new StreamSession({ outbox: await IdbOutbox.open(), metadata: { encounter: "demo" } });
+      await opened.open(); // only a session the service granted is followed
+      follow(opened);
     }
     await startMicrophone();
   } catch (error) {
@@ -115,6 +142,7 @@ async function start() {
 /** A reload mid-visit: the session this browser kept is resumed, its unsent audio sent. */
 async function resumeKept() {
   const kept = await IdbOutbox.unfinished();
+  $("start").disabled = false;
   if (!kept) return;
   follow(await StreamSession.resume(kept, { outbox: await IdbOutbox.open() }));
   $("start").textContent = "Continue visit";
@@ -124,8 +152,7 @@ async function resumeKept() {
 
 async function stop() {
   $("stop").disabled = true;
-  clearInterval(clock);
-  await capture?.stop();
+  await endCapture();
   const final = await session.stop();
   model.receive(final);
   $("status-detail").textContent = `Note version ${final.note_version}, ${final.transcript.length} segments`;

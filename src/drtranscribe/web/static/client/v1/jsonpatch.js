@@ -21,20 +21,22 @@ function clone(value) {
 function parentOf(doc, tokens) {
   let node = doc;
   for (const token of tokens.slice(0, -1)) {
-    if (node === null || typeof node !== "object" || !(token in node)) {
-      throw new PatchError(`path not found: /${tokens.join("/")}`);
-    }
+    if (!has(node, token)) throw new PatchError(`path not found: /${tokens.join("/")}`);
     node = node[token];
   }
   return node;
 }
 
+/** Does `node` hold `token` itself (an array index, or an object's own member)? */
+function has(node, token) {
+  if (Array.isArray(node)) return /^(0|[1-9][0-9]*)$/.test(token) && Number(token) < node.length;
+  return node !== null && typeof node === "object" && Object.hasOwn(node, token);
+}
+
 function get(doc, tokens) {
   let node = doc;
   for (const token of tokens) {
-    if (node === null || typeof node !== "object" || !(token in node)) {
-      throw new PatchError(`path not found: /${tokens.join("/")}`);
-    }
+    if (!has(node, token)) throw new PatchError(`path not found: /${tokens.join("/")}`);
     node = node[token];
   }
   return node;
@@ -55,7 +57,10 @@ function add(doc, tokens, value) {
   const parent = parentOf(doc, tokens);
   const last = tokens[tokens.length - 1];
   if (Array.isArray(parent)) parent.splice(index(parent, last, true), 0, clone(value));
-  else if (parent !== null && typeof parent === "object") parent[last] = clone(value);
+  else if (parent !== null && typeof parent === "object") {
+    if (last === "__proto__") throw new PatchError("a member named __proto__ is not allowed");
+    parent[last] = clone(value);
+  }
   else throw new PatchError(`cannot add under a value: /${tokens.join("/")}`);
   return doc;
 }
@@ -65,13 +70,18 @@ function remove(doc, tokens) {
   const parent = parentOf(doc, tokens);
   const last = tokens[tokens.length - 1];
   if (Array.isArray(parent)) parent.splice(index(parent, last, false), 1);
-  else if (parent !== null && typeof parent === "object" && last in parent) delete parent[last];
+  else if (has(parent, last)) delete parent[last];
   else throw new PatchError(`path not found: /${tokens.join("/")}`);
   return doc;
 }
 
 function equal(a, b) {
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => Object.hasOwn(b, k) && equal(a[k], b[k]));
 }
 
 /** The document after `operations`, which stays unchanged (a copy is patched). */
@@ -88,7 +98,8 @@ export function applyPatch(document, operations) {
         break;
       case "replace":
         get(doc, path); // must exist
-        doc = path.length === 0 ? clone(op.value) : add(remove(doc, path), path, op.value);
+        if (path.length === 0) doc = clone(op.value);
+        else parentOf(doc, path)[path[path.length - 1]] = clone(op.value); // in place
         break;
       case "move": {
         const from = parsePointer(op.from);

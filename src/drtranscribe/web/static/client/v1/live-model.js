@@ -43,14 +43,19 @@ export class LiveModel extends EventTarget {
 
   #note(message) {
     if (message.snapshot) {
-      this.note = applyPatch(this.note, message.patch);
+      this.note = applyPatch(structuredClone(EMPTY_NOTE), message.patch);
     } else if (message.version === this.noteVersion + 1) {
       this.note = applyPatch(this.note, message.patch);
     } else if (message.version <= this.noteVersion) {
       return false; // seen already (a replay)
     } else {
-      throw new Error(`note version ${message.version} after ${this.noteVersion}: a gap`);
+      // A version missed: keep what is shown, marked stale, until a snapshot (a resume)
+      // or the final note replaces it.
+      this.stale = true;
+      this.dispatchEvent(new CustomEvent("stale", { detail: { version: message.version } }));
+      return false;
     }
+    this.stale = false;
     this.noteVersion = message.version;
     this.#collectEvidence(this.note);
     this.dispatchEvent(new CustomEvent("note", { detail: { version: this.noteVersion } }));

@@ -6,7 +6,10 @@
 
 import { MemoryOutbox } from "./outbox.js";
 
-const REFUSALS = new Set(["unauthorized", "origin_not_allowed", "session_taken_over"]);
+// Refusals a reconnect cannot change: the session is over for this client.
+const REFUSALS = new Set(["origin_not_allowed", "session_taken_over", "session_not_found"]);
+const ENDED = new Set(["finished", "refused"]);
+const TOKEN_MARGIN_MS = 20_000; // renew a stream token this long before it expires
 
 export class StreamSession extends EventTarget {
   constructor({
@@ -30,22 +33,20 @@ export class StreamSession extends EventTarget {
     this.grant = null;
     this.nextSeq = 0; // the service's next seq, as it last said
     this.nextLocal = 0; // the seq the next captured chunk gets
-    this.inflight = null;
+    this.inflight = null; // seq sent and not answered, "stop", or null
     this.stopping = false;
     this.attempt = 0;
+    this.pushes = Promise.resolve(); // chunks are stored one after another, in order
     this.final = new Promise((resolve, reject) => {
       this.resolveFinal = resolve;
       this.rejectFinal = reject;
     });
+    this.final.catch(() => {}); // a refusal is also reported through "state"
   }
 
   /** Reserve a session (a stream token: the API key never goes into a URL) and connect. */
   async open() {
-    const headers = { "content-type": "application/json" };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    const response = await fetch(`${this.baseUrl}/v1/sessions`, { method: "POST", headers });
-    if (!response.ok) throw new Error(`the service refused a session (${response.status})`);
-    this.grant = await response.json();
+    this.grant = await this.#requestGrant("/v1/sessions");
     this.sessionId = this.grant.session_id;
     await this.outbox.bind(this.sessionId);
     await this.#save();
@@ -68,28 +69,28 @@ export class StreamSession extends EventTarget {
     return session;
   }
 
-  async #save() {
-    if (this.state === "finished") return;
-    await this.outbox.saveSession({
-      sessionId: this.sessionId,
-      baseUrl: this.baseUrl,
-      grant: this.grant,
-      resumeToken: this.resumeToken,
-      nextLocal: this.nextLocal,
+  /** A captured chunk (Int16Array of mono PCM at `sampleRate`); kept until acked. */
+  push(pcm) {
+    if (ENDED.has(this.state) || this.stopping) return Promise.resolve(false);
+    const bytes = pcm.buffer.slice(0);
+    this.pushes = this.pushes.then(async () => {
+      const seq = this.nextLocal; // numbered only once it is safely stored
+      await this.outbox.add(seq, bytes, pcm.length / this.sampleRate);
+      this.nextLocal = seq + 1;
+      await this.#save();
+      this.#emitState();
+      this.#pump();
+      return true;
+    });
+    return this.pushes.catch((error) => {
+      this.dispatchEvent(new CustomEvent("error", { detail: { code: "outbox", message: String(error) } }));
+      return false;
     });
   }
 
-  /** A captured chunk (Int16Array of mono PCM at `sampleRate`). */
-  async push(pcm) {
-    const seq = this.nextLocal++;
-    await this.outbox.add(seq, pcm.buffer.slice(0), pcm.length / this.sampleRate);
-    await this.#save();
-    this.#emitState();
-    this.#pump();
-  }
-
   /** Finish once every chunk is acked; resolves with the service's `final`. */
-  stop() {
+  async stop() {
+    await this.pushes.catch(() => {});
     this.stopping = true;
     this.#pump();
     return this.final;
@@ -99,7 +100,33 @@ export class StreamSession extends EventTarget {
     return this.outbox.bufferedSeconds;
   }
 
+  async #requestGrant(path) {
+    const headers = { "content-type": "application/json" };
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
+    const response = await fetch(`${this.baseUrl}${path}`, { method: "POST", headers });
+    if (!response.ok) {
+      const error = new Error(`the service refused a stream token (${response.status})`);
+      error.status = response.status;
+      throw error;
+    }
+    const grant = await response.json();
+    grant.expires_at = Date.now() + grant.expires_in_s * 1000;
+    return grant;
+  }
+
+  async #save() {
+    if (ENDED.has(this.state)) return;
+    await this.outbox.saveSession({
+      sessionId: this.sessionId,
+      baseUrl: this.baseUrl,
+      grant: this.grant,
+      resumeToken: this.resumeToken,
+      nextLocal: this.nextLocal,
+    });
+  }
+
   #setState(state) {
+    if (ENDED.has(this.state)) return; // an ended session stays ended
     this.state = state;
     this.#emitState();
   }
@@ -109,10 +136,21 @@ export class StreamSession extends EventTarget {
     this.dispatchEvent(new CustomEvent("state", { detail }));
   }
 
-  #connect() {
+  async #connect() {
+    if (ENDED.has(this.state)) return;
+    this.#setState(this.resumeToken ? "reconnecting" : "connecting");
+    if (this.resumeToken && !(this.grant?.expires_at > Date.now() + TOKEN_MARGIN_MS)) {
+      try {
+        this.grant = await this.#requestGrant(`/v1/sessions/${this.sessionId}/token`);
+        await this.#save();
+      } catch (error) {
+        if ([401, 403, 404].includes(error.status)) this.#end(error); // not ours any more
+        else this.#retryLater(); // offline, or the service is restarting: try again
+        return;
+      }
+    }
     const url = new URL(this.grant.stream_path, this.baseUrl);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    this.#setState(this.resumeToken ? "reconnecting" : "connecting");
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
@@ -128,22 +166,31 @@ export class StreamSession extends EventTarget {
           };
       ws.send(JSON.stringify(hello));
     };
-    ws.onmessage = (event) => this.#receive(JSON.parse(event.data));
+    ws.onmessage = (event) => this.#receive(ws, JSON.parse(event.data));
     ws.onclose = (event) => this.#closed(ws, event);
   }
 
-  async #receive(message) {
+  async #receive(ws, message) {
+    if (message.type === "final") {
+      this.state = "finished"; // before anything awaits: the close that follows is expected
+      this.#emitState();
+      this.resolveFinal(message);
+      this.dispatchEvent(new CustomEvent("message", { detail: message }));
+      await this.outbox.forget(); // nothing to resume: no audio or tokens left behind
+      return;
+    }
     this.dispatchEvent(new CustomEvent("message", { detail: message }));
     switch (message.type) {
       case "session":
         this.resumeToken = message.resume_token;
         this.nextSeq = message.next_seq;
-        await this.#save();
         this.attempt = 0;
         await this.outbox.deleteBelow(message.next_seq);
+        await this.#save();
         this.#setState(message.resumed ? "resumed" : "live");
         break;
       case "ack":
+        if (message.seq !== this.inflight) break;
         await this.outbox.delete(message.seq);
         this.nextSeq = message.seq + 1;
         this.inflight = null;
@@ -152,35 +199,42 @@ export class StreamSession extends EventTarget {
         else this.#emitState();
         break;
       case "error":
-        this.#error(message);
+        this.#error(ws, message);
         break;
       case "warning":
         if (message.code === "server_restarting") this.#setState("reconnecting");
         break;
-      case "final":
-        await this.outbox.forget(); // nothing to resume: no audio or tokens left behind
-        this.#setState("finished");
-        this.resolveFinal(message);
-        return;
     }
     this.#pump();
   }
 
-  #error(message) {
+  #error(ws, message) {
     this.dispatchEvent(new CustomEvent("error", { detail: message }));
-    if (message.seq !== null && message.seq !== undefined && message.seq === this.inflight) {
-      this.inflight = "waiting";
-      const wait = Math.max(message.retry_after_s || 0, message.retryable ? 0.5 : 0) * 1000;
-      setTimeout(() => {
-        this.inflight = null;
-        this.#pump();
-      }, wait);
-    }
     if (REFUSALS.has(message.code)) {
-      this.refused = message.code;
-      this.#setState("refused");
-      this.rejectFinal(new Error(message.message));
+      this.#end(new Error(message.message));
+      return;
     }
+    if (message.seq === null || message.seq === undefined || message.seq !== this.inflight) return;
+    if (!message.retryable) {
+      // A chunk the service will never take (it says why): stop rather than loop on it.
+      this.#end(new Error(`chunk ${message.seq} refused: ${message.code}`));
+      return;
+    }
+    this.inflight = "waiting";
+    const backoff = Math.min(2, 0.25 * 2 ** this.attempt++);
+    const wait = Math.max(message.retry_after_s || 0, backoff) * 1000;
+    setTimeout(() => {
+      if (ws !== this.ws || this.inflight !== "waiting") return; // superseded by a reconnect
+      this.inflight = null;
+      this.#pump();
+    }, wait);
+  }
+
+  async #end(reason) {
+    this.#setState("refused");
+    this.rejectFinal(reason);
+    this.ws?.close();
+    await this.outbox.forget();
   }
 
   async #pump() {
@@ -188,7 +242,7 @@ export class StreamSession extends EventTarget {
     if (!ws || ws.readyState !== WebSocket.OPEN || this.inflight !== null) return;
     if (!["live", "resumed"].includes(this.state)) return;
     const next = await this.outbox.get(this.nextSeq);
-    if (this.inflight !== null || ws !== this.ws) return;
+    if (this.inflight !== null || ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
     if (next) {
       this.inflight = this.nextSeq;
       ws.send(next.bytes);
@@ -199,16 +253,25 @@ export class StreamSession extends EventTarget {
   }
 
   #closed(ws, event) {
-    if (ws !== this.ws || this.state === "finished" || this.state === "refused") return;
-    if (event.code === 1008 || event.code === 4001) {
-      this.#setState("refused");
-      this.rejectFinal(new Error(`the service closed the stream (${event.code})`));
+    if (ws !== this.ws || ENDED.has(this.state)) return;
+    if (event.code === 1008 && !this.resumeToken) {
+      this.#end(new Error("the service refused the stream (1008)"));
       return;
     }
-    // A dropped connection, a restarting instance: resume, with backoff (max 5 s).
+    if (event.code === 4001) {
+      this.#end(new Error("this session was resumed elsewhere"));
+      return;
+    }
+    this.#retryLater();
+  }
+
+  /** A dropped connection, a restarting instance, an expired token: resume, with backoff. */
+  #retryLater() {
     this.attempt += 1;
     const delay = Math.min(5000, 250 * 2 ** (this.attempt - 1)) * (0.5 + Math.random());
     this.#setState(navigator.onLine === false ? "offline" : "reconnecting");
+    if (this.resumeToken) this.grant = { ...this.grant, expires_at: 0 }; // renew on the way
+    clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.#connect(), delay);
   }
 }
