@@ -6,6 +6,7 @@ import { noteAsText, renderNote } from "./note-view.js";
 const $ = (id) => document.getElementById(id);
 const model = new LiveModel();
 let session = null;
+let apiKey = null; // in memory only: never stored, never in a URL
 let capture = null;
 let startedAt = 0;
 let clock = null;
@@ -128,16 +129,35 @@ async function start() {
   $("start").disabled = true;
   try {
     if (!session) {
-      const opened = new StreamSession({ outbox: await IdbOutbox.open(), metadata: { encounter: "demo" } });
+      const outbox = await IdbOutbox.open();
+      const opened = new StreamSession({ outbox, apiKey, metadata: { encounter: "demo" } });
       await opened.open(); // only a session the service granted is followed
       follow(opened);
     }
     await startMicrophone();
   } catch (error) {
-    $("status-detail").textContent = String(error.message ?? error);
     $("start").disabled = false;
+    if (error.status === 401 || error.status === 403) {
+      askForKey(error.status === 403 ? "This key may not be used from this page." : "");
+      return;
+    }
+    $("status-detail").textContent = String(error.message ?? error);
   }
 }
+
+function askForKey(problem) {
+  $("key-form").hidden = false;
+  $("status-detail").textContent = problem || "Enter the clinic's API key to start the visit.";
+  $("api-key").focus();
+}
+
+$("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  apiKey = $("api-key").value.trim();
+  $("api-key").value = "";
+  $("key-form").hidden = true;
+  start();
+});
 
 /** A reload mid-visit: the session this browser kept is resumed, its unsent audio sent. */
 async function resumeKept() {
