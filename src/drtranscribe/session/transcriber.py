@@ -130,7 +130,12 @@ class Transcriber:
             window.interim = [segment.text]
             window.emitted = True
             window.arrived_at = time.monotonic()
-            if should_close(window, window.audio[-1], self._segment_rules):
+            # On a channel, a later chunk already done for it means the window had closed
+            # (its speaker fell silent, or a later turn began): it is not reopened.
+            closed = self.lane is not None and any(
+                c.seq > segment.chunk_seq and c.transcribed_by(self.lane) for c in chunks
+            )
+            if closed or should_close(window, window.audio[-1], self._segment_rules):
                 self.finals.put_nowait(window)
             else:
                 self.window = window
