@@ -95,3 +95,36 @@ async def test_log_lines_of_a_stream_carry_its_trace(tmp_path: Path, redis_url: 
     assert len(started) == 1
     assert started[0]["logging.googleapis.com/trace"] == f"projects/proj-x/traces/{trace}"
     assert started[0]["severity"] == "INFO"
+
+
+async def test_a_captions_session_leaves_no_names_or_words_in_the_logs(
+    tmp_path: Path, redis_url: str
+) -> None:
+    from drtranscribe.client import stream_captions
+    from drtranscribe.domain.turns import parse_turns
+
+    transcript = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Dr. Quintavalle>Any wheezing lately?</v>\n\n"
+        "00:00:04.500 --> 00:00:09.000\n<v Zebulon Marchetti>Yes, wheezing since Tuesday, "
+        "and I take montelukast nightly.</v>\n"
+    )
+    server = start_server(tmp_path, {"DRT_REDIS_URL": redis_url, "DRT_LOG_LEVEL": "DEBUG"})
+    try:
+        events = [
+            e
+            async for e in stream_captions(
+                server.ws_url,
+                parse_turns(transcript),
+                speakers={"Dr. Quintavalle": "clinician"},
+                realtime=False,
+            )
+        ]
+    finally:
+        stop_server(server)
+    final = events[-1].message
+    assert final["type"] == "final"
+    assert "montelukast" in {m["name"] for m in final["note"]["medications"]}
+    logs = "".join(server.lines).lower()
+    assert "caption.final" in logs or "session.finished" in logs  # the logs are there
+    for secret in ("quintavalle", "zebulon", "marchetti", "wheezing", "montelukast"):
+        assert secret not in logs, secret
