@@ -169,6 +169,11 @@ class CaptionDesk:
         loop = asyncio.get_running_loop()
         self._quiet[caption_id] = loop.call_later(delay_s, self._quiet_for_long, caption_id)
 
+    def _cancel_timers(self) -> None:
+        for handle in self._quiet.values():
+            handle.cancel()
+        self._quiet.clear()
+
     def _cancel_quiet(self, caption_id: str) -> None:
         handle = self._quiet.pop(caption_id, None)
         if handle is not None:
@@ -209,9 +214,7 @@ class CaptionDesk:
 
     async def finish(self) -> None:
         """At stop: every open caption final, in order."""
-        for handle in self._quiet.values():
-            handle.cancel()
-        self._quiet.clear()
+        self._cancel_timers()
         if self._work:
             await asyncio.gather(*self._work, return_exceptions=True)
         for record in sorted(self.captions.values(), key=lambda c: c.first_seq):
@@ -222,16 +225,11 @@ class CaptionDesk:
             if self._unpublished:
                 raise StorageError("caption segments could not be saved")
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """The session is let go (client gone): no more timers; everything is stored."""
-        for handle in self._quiet.values():
-            handle.cancel()
-        self._quiet.clear()
+        self._cancel_timers()
         for task in self._work:
             task.cancel()
-
-    async def aclose(self) -> None:
-        self.close()
         for task in list(self._work):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

@@ -401,24 +401,21 @@ class SessionStore:
         ]
         return sorted(out, key=lambda c: c.seq)
 
-    async def segments(self, session_id: str) -> list[Segment]:
+    async def _opened(self, session_id: str, part: str, where: str) -> list[str]:
+        """Every value of the sealed hash ``part``, opened (each sealed as ``where:field``)."""
         raw: dict[str, str] = await self._run(
-            lambda: self.client.hgetall(key(session_id, "segments"))  # type: ignore[arg-type,return-value]
+            lambda: self.client.hgetall(key(session_id, part))  # type: ignore[arg-type,return-value]
         )
-        segs = [
-            Segment.model_validate_json(await self._open(session_id, f"segment:{k}", v))
-            for k, v in raw.items()
-        ]
+        return [await self._open(session_id, f"{where}:{k}", v) for k, v in raw.items()]
+
+    async def segments(self, session_id: str) -> list[Segment]:
+        opened = await self._opened(session_id, "segments", "segment")
+        segs = [Segment.model_validate_json(v) for v in opened]
         return sorted(segs, key=lambda s: (s.first_chunk_seq, s.id))
 
     async def captions(self, session_id: str) -> list[CaptionRecord]:
-        raw: dict[str, str] = await self._run(
-            lambda: self.client.hgetall(key(session_id, "captions"))  # type: ignore[arg-type,return-value]
-        )
-        records = [
-            CaptionRecord.model_validate_json(await self._open(session_id, f"caption:{k}", v))
-            for k, v in raw.items()
-        ]
+        opened = await self._opened(session_id, "captions", "caption")
+        records = [CaptionRecord.model_validate_json(v) for v in opened]
         return sorted(records, key=lambda c: (c.first_seq, c.segment_id))
 
     async def speakers(self, session_id: str, meta: Mapping[str, str]) -> dict[str, Speaker]:
