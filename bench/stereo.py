@@ -1,16 +1,17 @@
 """Two-channel audio: role accuracy per segment, and WER against one channel.
 
-Conversations with known speakers and words, each streamed twice through a real server
-(local Whisper): once as one channel (the mix) and once as two (each speaker's turns cut
-onto their own channel, ``devtools/stereo.py``), optionally with the other channel
+Conversations with known speakers and words, each streamed through a real server (local
+Whisper): as one channel (the mix), and as two (each speaker's turns cut onto their own
+channel, ``devtools/stereo.py``) in each way the server can hear two channels
+(``segments.two_channel``: ``mixed``, ``separate``), optionally with the other channel
 bleeding in at ``--bleed-db`` (a microphone hearing the meeting's loudspeaker):
 
 * the committed consultation fixtures (``tests/fixtures``: timed, labelled turns);
 * conversations made from ``../shared/data/speech`` (real read speech with exact text):
   the clips alternate between the clinician and the patient, with a pause between.
 
-Role accuracy: a segment's true speaker is the one whose reference words it shares most;
-accuracy is the share of segments labelled with it. WER: the whole transcript in order
+Role accuracy: a (non-empty) segment's true speaker is the one whose reference words it
+shares most; accuracy is the share of segments labelled with it. WER: the whole transcript in order
 against all turns in order (``bench/wer.py``'s normaliser).
 
     .venv/bin/python bench/stereo.py
@@ -114,36 +115,49 @@ async def transcript(
     return segments
 
 
+def _judged(two: list[dict[str, Any]], turns: list[TimedTurn]) -> list[tuple[str, str]]:
+    judged = [(s["speaker"], true_role(s, turns)) for s in two if s["text"]]
+    return [(got, want) for got, want in judged if want is not None]
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every conversation as one channel, then as two channels in each ``--modes`` (a
+    server per mode, ``segments.two_channel``), side by side."""
     rows: dict[str, Any] = {}
-    async with devserver.serving("stereo") as server:
-        conversations = [*fixture_conversations(), speech_conversation(args.clips)]
-        for name, mono, turns in conversations:
-            reference = " ".join(t.text for t in sorted(turns, key=lambda t: t.start_s))
-            one = await transcript(server.ws_url, mono, None)
-            stereo = with_bleed(two_channel(mono, turns, ROLES), args.bleed_db)
-            two = await transcript(server.ws_url, stereo, ROLES)
-            judged = [(s["speaker"], true_role(s, turns)) for s in two]
-            judged = [(got, want) for got, want in judged if want is not None]
-            rows[name] = {
-                "audio_s": round(mono.duration_s, 1),
-                "turns": len(turns),
-                "segments_two_channel": len(two),
-                "segments_judged": len(judged),
-                "role_accuracy": (
-                    round(sum(g == w for g, w in judged) / len(judged), 4) if judged else None
-                ),
-                "wer_one_channel": round(wer(reference, " ".join(s["text"] for s in one)).wer, 4),
-                "wer_two_channel": round(wer(reference, " ".join(s["text"] for s in two)).wer, 4),
-            }
-            print(json.dumps({name: rows[name]}), flush=True)
+    conversations = [*fixture_conversations(), speech_conversation(args.clips)]
+    for mode in args.modes:
+        env = {"DRT_SEGMENTS__TWO_CHANNEL": mode}
+        async with devserver.serving(f"stereo-{mode}", env) as server:
+            for name, mono, turns in conversations:
+                row = rows.setdefault(name, {"audio_s": round(mono.duration_s, 1)})
+                reference = " ".join(t.text for t in sorted(turns, key=lambda t: t.start_s))
+                if "wer_one_channel" not in row:
+                    one = await transcript(server.ws_url, mono, None)
+                    row["wer_one_channel"] = round(wer(reference, _text(one)).wer, 4)
+                    row["words"] = len(reference.split())
+                stereo = with_bleed(two_channel(mono, turns, ROLES), args.bleed_db)
+                two = await transcript(server.ws_url, stereo, ROLES)
+                judged = _judged(two, turns)
+                row[mode] = {
+                    "segments": len(judged),
+                    "role_correct": sum(g == w for g, w in judged),
+                    "wer": round(wer(reference, _text(two)).wer, 4),
+                }
+                print(json.dumps({name: row}), flush=True)
     return {"bleed_db": args.bleed_db, "conversations": rows}
+
+
+def _text(segments: list[dict[str, Any]]) -> str:
+    return " ".join(s["text"] for s in segments if s["text"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bleed-db", type=float, default=None, help="e.g. -30: cross-talk")
     parser.add_argument("--clips", type=int, default=13, help="speech clips in the conversation")
+    parser.add_argument(
+        "--modes", nargs="+", default=["mixed", "separate"], choices=["mixed", "separate"]
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results = asyncio.run(run(args))

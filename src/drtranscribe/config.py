@@ -220,6 +220,13 @@ class SegmentSettings(BaseModel):
     quiet_rms_dbfs: float = Field(
         default=-40.0, description="Below this RMS a tail counts as quiet."
     )
+    two_channel: Literal["mixed", "separate"] = Field(
+        default="mixed",
+        description="Two-channel audio with channel roles: `mixed` transcribes the channels "
+        "together and gives each timed word to the channel loudest while it is spoken (the "
+        "WER of one channel); `separate` transcribes each channel on its own (for "
+        "speech-to-text chains that give no times, e.g. Gemini).",
+    )
 
 
 class CaptionSettings(BaseModel):

@@ -106,7 +106,7 @@ class AudioFormat(_Message):
         max_length=8,
         description='One speaker per channel, in channel order (e.g. `["clinician", '
         "\"patient\"]`: the clinician's microphone on channel 0, the meeting's audio on 1). "
-        "Each channel is then transcribed on its own and its segments carry its role.",
+        "Each segment then carries the role of the channel that spoke it.",
     )
 
     @model_validator(mode="after")

@@ -23,6 +23,8 @@ async def launch(microphone: Path) -> AsyncIterator[Browser]:
                 "--use-fake-ui-for-media-stream",  # grant the microphone, no prompt
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={microphone}%noloop",
+                # audio a test plays itself (a meeting's other voice) needs no user gesture
+                "--autoplay-policy=no-user-gesture-required",
             ],
         )
         try:

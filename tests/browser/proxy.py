@@ -13,6 +13,7 @@ class SwitchableProxy:
         self.port = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
+        self._flowing: list[asyncio.Event] = []  # one per connection
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -26,21 +27,33 @@ class SwitchableProxy:
         """New connections go to ``port`` (open ones stay where they are)."""
         self.target_port = port
 
+    def freeze(self) -> None:
+        """The open connections stop carrying data, both ways, without closing: a network
+        path that died silently (new connections still pass)."""
+        for flowing in self._flowing:
+            flowing.clear()
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
             writer.close()
             return
+        flowing = asyncio.Event()
+        flowing.set()
+        self._flowing.append(flowing)
         for source, sink in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(source, sink))
+            task = asyncio.create_task(self._pipe(source, sink, flowing))
             self._pipes.add(task)
             task.add_done_callback(self._pipes.discard)
 
     @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        source: asyncio.StreamReader, sink: asyncio.StreamWriter, flowing: asyncio.Event
+    ) -> None:
         try:
             while data := await source.read(65536):
+                await flowing.wait()
                 sink.write(data)
                 await sink.drain()
         except (ConnectionError, OSError):

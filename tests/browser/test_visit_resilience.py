@@ -51,8 +51,9 @@ async def _finish(page: Page) -> None:
     await expect(page.locator("#connection")).to_have_text("Visit ended", timeout=60_000)
 
 
-async def _recorded(base_url: str, session_id: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=base_url) as client:
+async def _recorded(base_url: str, session_id: str, key: str | None = None) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
         response = await client.get(f"/v1/sessions/{session_id}")
     assert response.status_code == 200
     record: dict[str, Any] = response.json()

@@ -1,12 +1,13 @@
 """Two-channel audio end to end, with the real local model: the clinician's microphone on
-channel 0, the meeting's audio (the patient) on channel 1. Each channel is transcribed on
-its own and every segment carries its channel's speaker; the note knows who said what."""
+channel 0, the meeting's audio (the patient) on channel 1. Heard mixed (the default) or
+each channel on its own, every segment carries its channel's speaker; the note knows who
+said what."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from drtranscribe.audio.file import load_audio_file
 from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import encode_wav
 from drtranscribe.client import stream_audio
-from tests.conftest import FIXTURES, ServerProcess, SpeechFixture
+from tests.conftest import FIXTURES, ServerProcess, SpeechFixture, start_server, stop_server
 from tests.e2e.wsclient import Conversation, connect
 
 pytestmark = pytest.mark.e2e
@@ -24,45 +25,85 @@ pytestmark = pytest.mark.e2e
 ROLES = ("clinician", "patient")
 
 
-def _stereo(fixture: SpeechFixture) -> PcmAudio:
+def _turns(fixture: SpeechFixture) -> list[TimedTurn]:
     manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
-    turns = [
+    return [
         TimedTurn(t["speaker"], t["start_s"], t["end_s"], t["text"])
         for t in manifest[fixture.name]["turns"]
     ]
-    return two_channel(load_audio_file(fixture.path), turns, ROLES)
+
+
+def _stereo(fixture: SpeechFixture) -> PcmAudio:
+    return two_channel(load_audio_file(fixture.path), _turns(fixture), ROLES)
 
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
-async def test_each_channel_is_transcribed_apart_and_carries_its_speaker(
-    server: ServerProcess, speech: dict[str, SpeechFixture], tmp_path: Path
-) -> None:
-    audio = _stereo(speech["consult_short"])
-    events = [
-        e async for e in stream_audio(server.ws_url, audio, realtime=False, channel_roles=ROLES)
-    ]
+async def _final(url: str, audio: PcmAudio) -> dict[str, Any]:
+    events = [e async for e in stream_audio(url, audio, realtime=False, channel_roles=ROLES)]
     final: dict[str, Any] = events[-1].message
     assert final["type"] == "final"
-    transcript = final["transcript"]
-    assert transcript, "nothing transcribed"
+    return final
+
+
+def _said(transcript: list[dict[str, Any]]) -> dict[str, set[str]]:
     for segment in transcript:
         assert segment["channel"] in (0, 1)
         assert segment["speaker"] == ROLES[segment["channel"]]
         assert segment["speaker_source"] == "channel"
-        assert segment["id"].endswith(f"-ch{segment['channel']}")
-    said = {
+    return {
         role: _words(" ".join(s["text"] for s in transcript if s["speaker"] == role))
         for role in ROLES
     }
+
+
+async def test_the_mixed_channels_make_one_segment_per_turn_with_its_speaker(
+    server: ServerProcess, speech: dict[str, SpeechFixture]
+) -> None:
+    """The default: the channels are heard together and split into turns by loudness."""
+    final = await _final(server.ws_url, _stereo(speech["consult_short"]))
+    transcript = [s for s in final["transcript"] if s["text"]]
+    assert all(re.fullmatch(r"seg-\d{4}(-t\d+)?", s["id"]) for s in transcript)
+    turns = _turns(speech["consult_short"])
+    assert [s["speaker"] for s in transcript] == [t.role for t in turns]  # turn by turn
+    for segment, turn in zip(transcript, turns, strict=True):
+        assert abs(segment["start"] - turn.start_s) < 0.5
+    said = _said(transcript)
+    assert {"brings", "medication", "allergies"} <= said["clinician"]
+    assert {"headache", "fever", "ibuprofen"} <= said["patient"]
+    assert "ibuprofen" not in said["clinician"]
+    meds = {m["name"]: m["speaker"] for m in final["note"]["medications"]}
+    assert meds.get("ibuprofen") == "patient"
+    assert final["audio"]["channels"] == 2  # the recording keeps both channels
+
+
+@pytest.fixture(scope="module")
+def separate_server(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[ServerProcess]:
+    srv = start_server(
+        tmp_path_factory.mktemp("separate"),
+        {"DRT_REDIS_URL": redis_url, "DRT_SEGMENTS__TWO_CHANNEL": "separate"},
+    )
+    yield srv
+    stop_server(srv)
+
+
+async def test_separate_channels_are_each_transcribed_on_their_own(
+    separate_server: ServerProcess, speech: dict[str, SpeechFixture]
+) -> None:
+    final = await _final(separate_server.ws_url, _stereo(speech["consult_short"]))
+    transcript = final["transcript"]
+    assert transcript, "nothing transcribed"
+    assert all(s["id"].endswith(f"-ch{s['channel']}") for s in transcript)
+    said = _said(transcript)
     assert {"brings", "medication", "allergies"} <= said["clinician"]
     assert {"headache", "fever", "ibuprofen"} <= said["patient"]
     assert "ibuprofen" not in said["clinician"]  # no cross-talk between the channels
     meds = {m["name"]: m["speaker"] for m in final["note"]["medications"]}
     assert meds.get("ibuprofen") == "patient"
-    assert final["audio"]["channels"] == 2  # the recording keeps both channels
 
 
 async def test_a_chunk_without_the_named_channels_is_refused(server: ServerProcess) -> None:

@@ -43,6 +43,7 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -250,6 +251,20 @@ def _summarise_inline_audio(body: dict[str, Any]) -> list[Upload]:
         uploads.append(_upload(None, mime, data))
         inline["data"] = f"<{len(data)} bytes>"
     return uploads
+
+
+def _verbose_segments(text: str, audio_s: float) -> list[dict[str, Any]]:
+    """Whisper's ``verbose_json`` segments: the text's sentences, timed by an even share
+    of the audio each (as the real service answers, with its per-segment statistics)."""
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+    share = audio_s / max(1, len(sentences))
+    stats = {"seek": 0, "tokens": [], "temperature": 0.0, "avg_logprob": -0.2}
+    stats |= {"compression_ratio": 1.2, "no_speech_prob": 0.01}
+    return [
+        {"id": i, "start": round(i * share, 2), "end": round((i + 1) * share, 2)}
+        | {"text": " " + sentence, **stats}
+        for i, sentence in enumerate(sentences)
+    ]
 
 
 def _tokens(text: str) -> int:
@@ -589,7 +604,7 @@ class FakeProviderServer:
                         "language": rec.fields.get("language", "english"),
                         "duration": audio_s,
                         "text": content,
-                        "segments": [],
+                        "segments": _verbose_segments(content, audio_s),
                     }
                 )
             return JSONResponse(

@@ -26,7 +26,7 @@ from drtranscribe.errors import (
     ProviderStatusError,
     ProviderTimeout,
 )
-from drtranscribe.transcription.base import TranscriptionRequest
+from drtranscribe.transcription.base import TimedText, TranscriptionRequest, joined
 from drtranscribe.vendors.gemini.stt import GeminiSTT
 from drtranscribe.vendors.openai.stt import AzureOpenAISTT, GroqSTT, OpenAISTT
 from tests.fakes.provider_server import (  # noqa: F401 - pytest fixtures
@@ -182,6 +182,41 @@ async def test_default_model_and_no_prompt_field_without_a_prompt(
     assert rec.fields["model"] == case.cls.DEFAULT_MODEL
     assert rec.fields["language"] == "en"
     assert "prompt" not in rec.fields
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.cls is not GeminiSTT], ids=lambda c: c.id)
+async def test_a_timed_request_asks_whisper_models_for_timed_segments(
+    case: Case, make: Callable[..., Any], fake_providers: FakeProviderServer
+) -> None:
+    fake_providers.script(case.route, Ok(text="Any chest pain? No, none at all."))
+    stt = make(case, model="whisper-large-v3")
+    result = await stt.transcribe(TranscriptionRequest(audio=tone(2.0), timed=True))
+    (rec,) = fake_providers.requests_to(case.route)
+    assert rec.fields["response_format"] == "verbose_json"
+    assert rec.fields["timestamp_granularities[]"] == "segment"
+    assert result.text == "Any chest pain? No, none at all."
+    assert result.spans == (
+        TimedText(" Any chest pain?", 0.0, 1.0),
+        TimedText(" No, none at all.", 1.0, 2.0),
+    )
+    assert joined(result.spans) == result.text
+
+
+@pytest.mark.parametrize(
+    ("case", "model"),
+    [(CASES[1], "gpt-4o-mini-transcribe"), (CASES[3], "gemini-2.5-flash")],
+    ids=["openai-gpt-4o", "gemini"],
+)
+async def test_a_timed_request_to_a_model_without_times_is_answered_untimed(
+    case: Case, model: str, make: Callable[..., Any], fake_providers: FakeProviderServer
+) -> None:
+    fake_providers.transcript = "any chest pain"
+    result = await make(case, model=model).transcribe(
+        TranscriptionRequest(audio=tone(), timed=True)
+    )
+    assert (result.text, result.spans) == ("any chest pain", None)
+    (rec,) = fake_providers.requests_to(case.route)
+    assert rec.fields.get("response_format", "json") == "json"
 
 
 async def test_azure_api_version_from_settings(

@@ -143,8 +143,8 @@ Sent = list[dict[str, Any]]
 MakeSession = Callable[..., Awaitable[tuple[LiveSession, Sent]]]
 
 
-@pytest.fixture
-async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSession]:
+@pytest.fixture(name="make_session")
+async def make_session_fixture(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSession]:
     stores: list[SessionStore] = []
 
     async def factory(
@@ -155,6 +155,8 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
         min_new_tokens: int = 0,
         drafts: bool = True,
         cooldown_s: float = 30.0,
+        audio: AudioFormat | None = None,
+        segments: SegmentSettings | None = None,
     ) -> tuple[LiveSession, Sent]:
         cadence = NoteSettings(
             min_interval_s=min_interval_s, min_new_tokens=min_new_tokens, drafts=drafts
@@ -165,7 +167,7 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
             environment="test",
             data_dir=tmp_path,
             redis_url=redis_url,
-            segments=SegmentSettings(max_window_seconds=28, min_window_seconds=8),
+            segments=segments or SegmentSettings(max_window_seconds=28, min_window_seconds=8),
             resilience=ResilienceSettings(extraction=extraction),
             note=cadence,
         )
@@ -189,9 +191,8 @@ async def make_session(tmp_path: Path, redis_url: str) -> AsyncIterator[MakeSess
         async def emit(message: BaseModel) -> None:
             sent.append(message.model_dump(mode="json", by_alias=True))
 
-        start = StartMessage(
-            type="start", audio=AudioFormat(encoding="pcm_s16le", sample_rate=RATE, channels=1)
-        )
+        mono = AudioFormat(encoding="pcm_s16le", sample_rate=RATE, channels=1)
+        start = StartMessage(type="start", audio=audio or mono)
         return await start_session(services, start, emit), sent
 
     yield factory

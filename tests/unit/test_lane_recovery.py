@@ -1,5 +1,6 @@
 """Two-channel recovery: a channel's window that closed on its speaker's silence is not
-reopened after an instance died before its final pass."""
+reopened after an instance died before its final pass; a mixed window's turns are
+gathered back into one window, closed for its final pass."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class _Board:
         return sorted(self.segments.values(), key=lambda s: (s.first_chunk_seq, s.id))
 
 
-def _transcriber(board: _Board) -> Transcriber:
+def _transcriber(board: _Board, **channels: Any) -> Transcriber:
     services: Any = SimpleNamespace(session=Settings(environment="test").session)
     return Transcriber(
         services,
@@ -46,8 +47,7 @@ def _transcriber(board: _Board) -> Transcriber:
         board=board,  # type: ignore[arg-type]
         taken_over=None,  # type: ignore[arg-type]
         log=SimpleNamespace(info=lambda *a, **k: None),
-        lane=0,
-        role="clinician",
+        **(channels or {"lane": 0, "role": "clinician"}),
     )
 
 
@@ -85,3 +85,34 @@ async def test_an_open_window_is_reopened() -> None:
     await transcriber.recover(chunks, _load)
     assert transcriber.window is not None
     assert transcriber.finals.qsize() == 0
+
+
+def _turn(segment_id: str, seq: int, channel: int, start: float) -> Segment:
+    return Segment(
+        id=segment_id, chunk_seq=seq, first_chunk_seq=0, text="words", start=start,
+        end=start + 1, provider="local", latency_ms=1.0, final=False, channel=channel,
+        speaker=("clinician", "patient")[channel], speaker_source="channel",
+    )  # fmt: skip
+
+
+async def test_a_mixed_windows_turns_make_one_window_closed_for_its_final_pass() -> None:
+    board = _Board([_turn("seg-0000", 0, 0, 0.2), _turn("seg-0000-t2", 1, 1, 6.0)])
+    chunks = [
+        ChunkRecord(seq=0, start_s=0, duration_s=5, transcribed=True),
+        ChunkRecord(seq=1, start_s=5, duration_s=5, transcribed=True),
+        ChunkRecord(seq=2, start_s=10, duration_s=5, transcribed=False),
+    ]
+    transcriber = _transcriber(board, channel_roles=["clinician", "patient"])
+    await transcriber.recover(chunks, _load)
+    assert transcriber.window is None
+    window = transcriber.finals.get_nowait()
+    assert (window.seqs, window.sent) == ([0, 1], ["seg-0000", "seg-0000-t2"])
+    assert window.audio[0].channels == 2  # heard whole, to be split again
+    assert [c[0] for c in _queued(transcriber)] == [2]  # never transcribed: queued
+
+
+def _queued(transcriber: Transcriber) -> list[Any]:
+    out = []
+    while not transcriber.chunks.empty():
+        out.append(transcriber.chunks.get_nowait())
+    return out

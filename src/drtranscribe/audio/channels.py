@@ -32,3 +32,26 @@ def own_voice(audio: PcmAudio, channel: int, *, margin_db: float = MARGIN_DB) ->
         mask = np.repeat(~louder_elsewhere, frame)
         own[: frames * frame] *= mask
     return PcmAudio(samples=own.astype(np.int16).reshape(-1, 1), sample_rate=audio.sample_rate)
+
+
+def mixdown(audio: PcmAudio) -> PcmAudio:
+    """The channels summed into one (clipped), as one microphone in the room would hear
+    the conversation: each voice keeps its own level, where a mean would halve both."""
+    if audio.channels == 1:
+        return audio
+    summed = audio.samples.astype(np.int32).sum(axis=1, keepdims=True)
+    return PcmAudio(
+        samples=np.clip(summed, -32768, 32767).astype(np.int16), sample_rate=audio.sample_rate
+    )
+
+
+def channel_power_db(audio: PcmAudio, start_s: float, end_s: float) -> list[float]:
+    """Each channel's mean power (dB, relative to full scale) between ``start_s`` and
+    ``end_s`` of ``audio``; an empty span reads as silence (-inf is avoided: -120)."""
+    lo = max(0, int(start_s * audio.sample_rate))
+    hi = min(audio.samples.shape[0], max(lo + 1, int(end_s * audio.sample_rate)))
+    span = audio.samples[lo:hi].astype(np.float64) / 32768.0
+    if span.size == 0:
+        return [-120.0] * audio.channels
+    power = np.mean(np.square(span), axis=0) + 1e-12
+    return [float(10 * np.log10(p)) for p in power]

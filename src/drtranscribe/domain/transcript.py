@@ -47,3 +47,9 @@ class Segment(BaseModel):
         description="How the role is known: `client` (named by the client), `channel` "
         "(two-channel audio), `inferred` (read from the text).",
     )
+
+
+def transcript_order(segment: Segment) -> tuple[int, float, str]:
+    """Segments in the order they were spoken: by the chunk they start in, then by start
+    time (a two-channel window's turns), then by id (channels that start together)."""
+    return (segment.first_chunk_seq, segment.start, segment.id)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from drtranscribe.domain.note import Speaker
-from drtranscribe.domain.transcript import Segment
+from drtranscribe.domain.transcript import Segment, transcript_order
 from drtranscribe.protocol import SpeakersAppliedMessage, TranscriptMessage
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.note_keeper import NoteKeeper
@@ -39,7 +39,7 @@ class TranscriptBoard:
         self._lock = asyncio.Lock()
 
     def ordered(self) -> list[Segment]:
-        return sorted(self.segments.values(), key=lambda s: (s.first_chunk_seq, s.id))
+        return sorted(self.segments.values(), key=transcript_order)
 
     def names(self) -> set[str]:
         return {s.speaker_name for s in self.segments.values() if s.speaker_name}

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from drtranscribe.audio.channels import own_voice
+from drtranscribe.audio.channels import mixdown, own_voice
 from drtranscribe.audio.pcm import PcmAudio, resample_mono
 from drtranscribe.config import ChainSettings, SegmentSettings
 from drtranscribe.domain.note import Speaker
@@ -25,25 +25,34 @@ from drtranscribe.errors import AllProvidersFailed, SessionTakenOver, StorageErr
 from drtranscribe.protocol import AudioFormat, ErrorMessage
 from drtranscribe.services import ProcessServices
 from drtranscribe.session.board import TranscriptBoard
+from drtranscribe.session.channel_turns import channel_turns
 from drtranscribe.session.window import Window, should_close
 from drtranscribe.state.store import ChunkRecord
 from drtranscribe.transcription.base import (
     Priority,
     SpeechToText,
+    TimedText,
     TranscriptionRequest,
     TranscriptionResult,
 )
 
 
 def transcribers_for(
-    audio_format: AudioFormat | None, *args: Any, **kwargs: Any
+    audio_format: AudioFormat | None, services: ProcessServices, *args: Any, **kwargs: Any
 ) -> list[Transcriber]:
-    """One transcriber for the whole audio, or one per channel when the client says whose
-    each channel is (two-channel audio); ``args``/``kwargs`` as for :class:`Transcriber`."""
+    """One transcriber for the whole audio. When the client says whose each channel is
+    (two-channel audio), that one transcribes the channels mixed and gives each word to
+    its channel (``segments.two_channel: mixed``), or there is one per channel
+    (``separate``); ``args``/``kwargs`` as for :class:`Transcriber`."""
     roles = audio_format.channel_roles if audio_format is not None else None
     if not roles:
-        return [Transcriber(*args, **kwargs)]
-    return [Transcriber(*args, **kwargs, lane=lane, role=role) for lane, role in enumerate(roles)]
+        return [Transcriber(services, *args, **kwargs)]
+    if services.session.segments.two_channel == "mixed":
+        return [Transcriber(services, *args, **kwargs, channel_roles=roles)]
+    return [
+        Transcriber(services, *args, **kwargs, lane=lane, role=role)
+        for lane, role in enumerate(roles)
+    ]
 
 
 #: A chunk waiting for its interim pass: (seq, audio, start in the session, arrival time).
@@ -64,6 +73,7 @@ class Transcriber:
         log: Any,
         lane: int | None = None,
         role: Speaker | None = None,
+        channel_roles: Sequence[Speaker] | None = None,
     ) -> None:
         self.services = services
         self.session_id = session_id
@@ -83,6 +93,9 @@ class Transcriber:
         self.role = role
         if lane is not None:
             self._segment_rules = self._segment_rules.model_copy(update={"min_window_seconds": 0.0})
+        # Two-channel audio heard mixed: each window's words are split into turns by the
+        # channel that spoke them (:mod:`.channel_turns`), one segment per turn.
+        self.channel_roles = tuple(channel_roles) if channel_roles and lane is None else None
         self.window: Window | None = None  # the open one
         self.chunks: asyncio.Queue[QueuedChunk] = asyncio.Queue()
         self.finals: asyncio.Queue[Window] = asyncio.Queue()
@@ -109,31 +122,39 @@ class Transcriber:
         were never transcribed (acked, then the previous instance died)."""
         by_seq = {c.seq: c for c in chunks}
         covered: set[int] = set()
+        open_windows: dict[int, list[Segment]] = {}  # a window's segments, by first chunk
         for segment in self.board.ordered():
-            if segment.channel != self.lane or segment.provider == "captions":
+            if segment.provider == "captions" or (
+                self.lane is not None and segment.channel != self.lane
+            ):
                 continue
-            seqs = list(range(segment.first_chunk_seq, segment.chunk_seq + 1))
-            covered.update(seqs)
-            if segment.final:
-                continue
+            covered.update(range(segment.first_chunk_seq, segment.chunk_seq + 1))
+            if not segment.final:
+                open_windows.setdefault(segment.first_chunk_seq, []).append(segment)
+        for first_seq, parts in open_windows.items():
+            last_seq = max(p.chunk_seq for p in parts)
             window = Window(
-                first_seq=segment.first_chunk_seq,
-                start_s=segment.start,
-                end_s=segment.end,
+                first_seq=first_seq,
+                start_s=min(p.start for p in parts),
+                end_s=max(p.end for p in parts),
                 lane=self.lane,
             )
-            for seq in seqs:
+            for seq in range(first_seq, last_seq + 1):
                 window.seqs.append(seq)
                 window.audio.append(self.heard(await load_chunk(seq)))
                 if not by_seq[seq].transcribed_by(self.lane):
                     window.failed.append(seq)
-            window.interim = [segment.text]
+            window.interim = [" ".join(p.text for p in parts)]
+            window.sent = [p.id for p in parts]
             window.emitted = True
             window.arrived_at = time.monotonic()
             # On a channel, a later chunk already done for it means the window had closed
-            # (its speaker fell silent, or a later turn began): it is not reopened.
-            closed = self.lane is not None and any(
-                c.seq > segment.chunk_seq and c.transcribed_by(self.lane) for c in chunks
+            # (its speaker fell silent, or a later turn began): it is not reopened. Mixed
+            # channels: the words' times are not stored, so the window is closed now and
+            # its final pass splits it into turns again.
+            closed = self.channel_roles is not None or (
+                self.lane is not None
+                and any(c.seq > last_seq and c.transcribed_by(self.lane) for c in chunks)
             )
             if closed or should_close(window, window.audio[-1], self._segment_rules):
                 self.finals.put_nowait(window)
@@ -171,10 +192,12 @@ class Transcriber:
         )
 
     async def transcribe(self, audio: PcmAudio, priority: Priority) -> TranscriptionResult:
+        mixed = self.channel_roles is not None
         request = TranscriptionRequest(
-            audio=await asyncio.to_thread(resample_mono, audio),
+            audio=await asyncio.to_thread(resample_mono, mixdown(audio) if mixed else audio),
             language=self.language,
             priority=priority,
+            timed=mixed,
         )
 
         async def call(provider: SpeechToText) -> TranscriptionResult:
@@ -221,9 +244,11 @@ class Transcriber:
         self, seq: int, audio: PcmAudio, start_s: float, arrived: float
     ) -> None:
         text, provider, failed, stt_s = "", "", False, 0.0
+        spans: tuple[TimedText, ...] | None = None
         try:
             result = await self.transcribe(audio, Priority.INTERIM)
             text, provider, stt_s = result.text, result.provider, result.latency_ms / 1000
+            spans = result.spans
         except AllProvidersFailed as exc:
             # The chunk's audio is stored; it stays in the window, so the segment's final
             # pass transcribes it again. The client hears about it now.
@@ -250,6 +275,12 @@ class Transcriber:
             window = self.window = Window(
                 first_seq=seq, start_s=start_s, end_s=end_s, lane=self.lane
             )
+        if self.channel_roles is not None:
+            offset = start_s - window.start_s
+            window.spans += [
+                TimedText(s.text, s.start + offset, s.end + offset)
+                for s in (spans if spans is not None else _untimed(text, audio.duration_s))
+            ]
         window.seqs.append(seq)
         window.audio.append(audio)
         window.interim.append(text)
@@ -258,16 +289,13 @@ class Transcriber:
         if failed:
             window.failed.append(seq)
         elif window.interim_text or window.emitted:
-            await self.publish(
-                self._segment(
-                    window,
-                    chunk_seq=seq,
-                    text=window.interim_text,
-                    end=round(end_s, 3),
-                    provider=provider,
-                    latency_ms=round((time.monotonic() - arrived) * 1000, 1),
-                    final=False,
-                )
+            await self._publish_window(
+                window,
+                text=window.interim_text,
+                spans=window.spans,
+                provider=provider,
+                latency_ms=round((time.monotonic() - arrived) * 1000, 1),
+                final=False,
             )
             window.emitted = True
         if not failed:
@@ -290,9 +318,11 @@ class Transcriber:
         while True:
             window = await self.finals.get()
             recovered = False
+            spans: Sequence[TimedText] | None = None
             try:
                 result = await self.transcribe(window.combined_audio(), Priority.FINAL)
                 text, provider, recovered = result.text, result.provider, True
+                spans = result.spans
                 self.services.metrics.stage_latency.labels("stt_final", provider).observe(
                     result.latency_ms / 1000
                 )
@@ -301,20 +331,18 @@ class Transcriber:
                 # interim pass failed stay marked untranscribed in the store.
                 self.log.warning("stt.final_pass_failed", chunk_seq=window.seqs[-1])
                 text, provider = window.interim_text, "interim"
+                spans = window.spans if window.spans else None
             try:
                 if recovered and window.failed:
                     await self._mark_transcribed(window.failed)
                 if text or window.emitted:
-                    await self.publish(
-                        self._segment(
-                            window,
-                            chunk_seq=window.seqs[-1],
-                            text=text,
-                            end=round(window.end_s, 3),
-                            provider=provider,
-                            latency_ms=round((time.monotonic() - window.arrived_at) * 1000, 1),
-                            final=True,
-                        )
+                    await self._publish_window(
+                        window,
+                        text=text,
+                        spans=spans if spans is not None else _untimed(text, window.duration_s),
+                        provider=provider,
+                        latency_ms=round((time.monotonic() - window.arrived_at) * 1000, 1),
+                        final=True,
                     )
                 self.log.info(
                     "stt.segment_final",
@@ -332,3 +360,63 @@ class Transcriber:
 
     async def publish(self, segment: Segment) -> None:
         await self.board.publish(segment)
+
+    async def _publish_window(
+        self,
+        window: Window,
+        *,
+        text: str,
+        spans: Sequence[TimedText],
+        provider: str,
+        latency_ms: float,
+        final: bool,
+    ) -> None:
+        """The window's transcript as a segment; mixed channels: as one segment per turn,
+        the turns no longer heard (the final pass may hear fewer) emptied."""
+        fields: dict[str, Any] = {
+            "chunk_seq": window.seqs[-1],
+            "provider": provider,
+            "latency_ms": latency_ms,
+            "final": final,
+        }
+        if self.channel_roles is None:
+            await self.publish(
+                self._segment(window, text=text, end=round(window.end_s, 3), **fields)
+            )
+            return
+        turns = channel_turns(window.combined_audio(), spans)
+        ids = [window.turn_id(index) for index in range(max(len(turns), len(window.sent)))]
+        for index, segment_id in enumerate(ids):
+            if index < len(turns):
+                turn = turns[index]
+                segment = Segment(
+                    id=segment_id,
+                    first_chunk_seq=window.first_seq,
+                    start=round(window.start_s + turn.start, 3),
+                    end=round(window.start_s + turn.end, 3),
+                    text=turn.text,
+                    channel=turn.channel,
+                    speaker=self.channel_roles[turn.channel],
+                    speaker_source="channel",
+                    **fields,
+                )
+            elif (gone := self.board.segments.get(segment_id)) is not None:
+                # A turn the words no longer show (the final pass heard fewer): emptied.
+                segment = gone.model_copy(update={"text": "", **fields})
+            else:
+                continue
+            if _shown(self.board.segments.get(segment_id)) != _shown(segment):
+                await self.publish(segment)
+        window.sent = ids
+
+
+def _shown(segment: Segment | None) -> tuple[Any, ...] | None:
+    """What a client sees of a turn: it is sent again only when this changes."""
+    if segment is None:
+        return None
+    return (segment.text, segment.channel, segment.start, segment.end, segment.final)
+
+
+def _untimed(text: str, duration_s: float) -> tuple[TimedText, ...]:
+    """A provider's text without times: one span over the whole audio."""
+    return (TimedText(" " + text, 0.0, duration_s),) if text else ()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from drtranscribe.audio.pcm import PcmAudio, concat
 from drtranscribe.config import SegmentSettings
+from drtranscribe.transcription.base import TimedText
 
 
 @dataclass
@@ -27,11 +28,20 @@ class Window:
     arrived_at: float = 0.0  # monotonic arrival time of the latest chunk
     emitted: bool = False
     lane: int | None = None  # the channel, when channels are transcribed apart
+    # Mixed channels: the interim words' times (from the window's start), and the ids of
+    # the turn segments sent so far.
+    spans: list[TimedText] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
 
     @property
     def segment_id(self) -> str:
         lane = "" if self.lane is None else f"-ch{self.lane}"
         return f"seg-{self.first_seq:04d}{lane}"
+
+    def turn_id(self, index: int) -> str:
+        """The id of the window's ``index``-th turn (mixed channels): ``seg-0003``, then
+        ``seg-0003-t2``, ``seg-0003-t3``..."""
+        return self.segment_id if index == 0 else f"{self.segment_id}-t{index + 1}"
 
     @property
     def duration_s(self) -> float:

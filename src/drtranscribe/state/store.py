@@ -50,7 +50,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from drtranscribe.crypto.keys import SessionKeyMissing, SessionKeys
 from drtranscribe.crypto.sealing import open_sealed, seal
 from drtranscribe.domain.note import ClinicalNote, Speaker
-from drtranscribe.domain.transcript import Segment
+from drtranscribe.domain.transcript import Segment, transcript_order
 from drtranscribe.errors import SessionTakenOver, StateStoreError
 from drtranscribe.state.record import CaptionRecord, SessionRecord, hash_token
 
@@ -411,7 +411,7 @@ class SessionStore:
     async def segments(self, session_id: str) -> list[Segment]:
         opened = await self._opened(session_id, "segments", "segment")
         segs = [Segment.model_validate_json(v) for v in opened]
-        return sorted(segs, key=lambda s: (s.first_chunk_seq, s.id))
+        return sorted(segs, key=transcript_order)
 
     async def captions(self, session_id: str) -> list[CaptionRecord]:
         opened = await self._opened(session_id, "captions", "caption")

@@ -1,7 +1,9 @@
 """The speech-to-text port.
 
 A provider implements ``_transcribe_impl``; the public ``transcribe`` owns the deadline,
-error mapping and the canonical log line. Audio arrives as mono float32 at 16 kHz.
+error mapping and the canonical log line. Audio arrives as mono float32 at 16 kHz. A
+request may ask for timed words (``timed``): local Whisper times every word, the cloud
+Whisper models time phrases, and the others answer text only.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -49,11 +52,38 @@ class Priority(IntEnum):
 
 
 @dataclass(frozen=True)
+class TimedText:
+    """A word (or, from providers that time only phrases, a phrase) with its time in the
+    request's audio. ``text`` keeps the spacing the provider wrote, so the texts of a
+    result's spans concatenate to its text (:func:`joined`)."""
+
+    text: str
+    start: float
+    end: float
+
+
+def joined(spans: Sequence[TimedText]) -> str:
+    return " ".join("".join(s.text for s in spans).split())
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What a provider heard: the text, and its timed spans when they were asked for and
+    the provider gives them."""
+
+    text: str
+    spans: tuple[TimedText, ...] | None = None
+
+
+@dataclass(frozen=True)
 class TranscriptionRequest:
     audio: npt.NDArray[np.float32]
     language: str = "en"
     priority: Priority = Priority.INTERIM
     prompt: str | None = None
+    #: Ask for the time of each word (two-channel audio attributes words to speakers by
+    #: it); a provider that cannot time words answers with phrases or without times.
+    timed: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -65,6 +95,7 @@ class TranscriptionResult:
     text: str
     provider: str
     latency_ms: float
+    spans: tuple[TimedText, ...] | None = None  # when the request asked for ``timed``
 
 
 class SpeechToText(ABC):
@@ -77,7 +108,7 @@ class SpeechToText(ABC):
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout_s):
-                text = await self._transcribe_impl(request)
+                heard = await self._transcribe_impl(request)
         except TimeoutError as exc:
             log.warning("stt.timeout", provider=self.name)
             raise ProviderTimeout(self.name) from exc
@@ -92,10 +123,19 @@ class SpeechToText(ABC):
             audio_s=round(request.duration_s, 2),
             priority=request.priority.name.lower(),
         )
-        return TranscriptionResult(text=text.strip(), provider=self.name, latency_ms=latency_ms)
+        if isinstance(heard, str):
+            heard = Heard(heard)
+        return TranscriptionResult(
+            text=heard.text.strip(),
+            provider=self.name,
+            latency_ms=latency_ms,
+            spans=heard.spans if request.timed else None,
+        )
 
     @abstractmethod
-    async def _transcribe_impl(self, request: TranscriptionRequest) -> str: ...
+    async def _transcribe_impl(self, request: TranscriptionRequest) -> str | Heard:
+        """The text heard in ``request.audio``; with its timed spans (:class:`Heard`) when
+        ``request.timed`` asks for them and the provider can give them."""
 
     async def probe(self) -> None:
         """Health probe with synthetic input (half a second of a quiet tone), never

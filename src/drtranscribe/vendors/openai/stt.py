@@ -24,7 +24,9 @@ Audio goes up as 16-bit PCM WAV, mono, 16 kHz (``audio.wav``): lossless, accepte
 every one of these services, and 32 kB/s is far below their 25 MB upload limit for
 chunks of 30 s. ``response_format="json"`` because every model accepts it
 (``gpt-4o-*-transcribe`` accept only ``json`` and ``text``) and a JSON body can be
-validated, where ``text`` cannot tell a truncated answer from a short one.
+validated, where ``text`` cannot tell a truncated answer from a short one. A request for
+timed words (two-channel audio) asks the Whisper models for ``verbose_json`` with timed
+segments (phrases: the word times come without punctuation); the others answer untimed.
 
 ``base_url`` in :class:`~drtranscribe.config.ProviderSettings` is the SDK's base URL:
 ``https://api.groq.com/openai/v1``, ``https://api.openai.com/v1``; for Azure it is the
@@ -34,14 +36,20 @@ deployment name.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import openai
 from openai import AsyncOpenAI
 
 from drtranscribe.config import ProviderSettings
 from drtranscribe.errors import ProviderInvalidResponse
-from drtranscribe.transcription.base import SpeechToText, TranscriptionRequest, wav_bytes
+from drtranscribe.transcription.base import (
+    Heard,
+    SpeechToText,
+    TimedText,
+    TranscriptionRequest,
+    wav_bytes,
+)
 from drtranscribe.vendors.openai.client import (
     OPENAI_CALL_ERRORS,
     azure_openai_client,
@@ -67,16 +75,29 @@ class _OpenAITranscriber(SpeechToText):
     def _make_client(self, settings: ProviderSettings) -> AsyncOpenAI:
         raise NotImplementedError
 
-    async def _transcribe_impl(self, request: TranscriptionRequest) -> str:
+    @property
+    def times_phrases(self) -> bool:
+        """Whisper models answer ``verbose_json`` with timed segments; the
+        ``gpt-4o-*-transcribe`` models accept only ``json`` and ``text``."""
+        return "whisper" in self.model.lower()
+
+    async def _transcribe_impl(self, request: TranscriptionRequest) -> Heard:
+        timed = request.timed and self.times_phrases
+        call: dict[str, Any] = {
+            "file": ("audio.wav", wav_bytes(request.audio), "audio/wav"),
+            "model": self.model,
+            "language": request.language or openai.omit,
+            "prompt": request.prompt or openai.omit,
+            "temperature": 0.0,
+        }
+        result: object
         try:
-            result = await self._transcriptions.create(
-                file=("audio.wav", wav_bytes(request.audio), "audio/wav"),
-                model=self.model,
-                language=request.language or openai.omit,
-                prompt=request.prompt or openai.omit,
-                response_format="json",
-                temperature=0.0,
-            )
+            if timed:
+                result = await self._transcriptions.create(
+                    **call, response_format="verbose_json", timestamp_granularities=["segment"]
+                )
+            else:
+                result = await self._transcriptions.create(**call, response_format="json")
         except OPENAI_CALL_ERRORS as exc:
             raise_openai_error(self.name, exc)
         # Without strict validation the SDK builds the model without checking it: a body
@@ -84,10 +105,25 @@ class _OpenAITranscriber(SpeechToText):
         text = getattr(result, "text", None)
         if not isinstance(text, str):
             raise ProviderInvalidResponse(self.name, detail="no text in the transcription")
-        return text
+        return Heard(text, _timed_segments(self.name, result) if timed else None)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _timed_segments(provider: str, result: object) -> tuple[TimedText, ...]:
+    """``verbose_json``'s ``segments`` (each ``{text, start, end, ...}``) as timed phrases."""
+    spans = []
+    for segment in getattr(result, "segments", None) or []:
+        text, start, end = (
+            getattr(segment, "text", None),
+            getattr(segment, "start", None),
+            getattr(segment, "end", None),
+        )
+        if not isinstance(text, str) or not all(isinstance(t, int | float) for t in (start, end)):
+            raise ProviderInvalidResponse(provider, detail="a segment without text or times")
+        spans.append(TimedText(" " + text.strip(), float(start), float(end)))  # type: ignore[arg-type]
+    return tuple(spans)
 
 
 class GroqSTT(_OpenAITranscriber):

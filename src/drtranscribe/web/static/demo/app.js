@@ -18,8 +18,10 @@ const STATE_TEXT = {
   reconnecting: "Reconnecting…",
   resumed: "Resumed",
   offline: "Offline",
+  needs_key: "Needs the API key",
   finished: "Visit ended",
   refused: "Refused by the service",
+  elsewhere: "Open in another tab",
 };
 
 function showState({ state, bufferedSeconds }) {
@@ -29,6 +31,9 @@ function showState({ state, bufferedSeconds }) {
   const text = (STATE_TEXT[state] ?? state) + buffered;
   if (pill.textContent !== text) pill.textContent = text; // a status is announced on change
   if ((state === "finished" || state === "refused") && capture) endCapture();
+  if (state === "needs_key") {
+    askForKey("Enter the API key to continue this visit: its audio is kept in this browser.");
+  }
 }
 
 /** Stop the microphone; its last partial chunk is pushed before this resolves. */
@@ -47,8 +52,10 @@ function speakerLabel(segment) {
   return segment.speaker_source === "inferred" ? `${name}?` : name;
 }
 
+const rowOf = (id) => document.querySelector(`[data-segment-id="${CSS.escape(id)}"]`);
+
 function renderSegment(segment) {
-  let row = document.querySelector(`[data-segment-id="${CSS.escape(segment.id)}"]`);
+  let row = rowOf(segment.id);
   if (!row) {
     row = document.createElement("li");
     row.dataset.segmentId = segment.id;
@@ -57,17 +64,22 @@ function renderSegment(segment) {
     const text = document.createElement("span");
     text.className = "text";
     row.append(who, text);
-    $("transcript").append(row);
+    // in the service's order (a two-channel window's turns, channels starting together)
+    const order = model.transcript().map((s) => s.id);
+    const later = order.slice(order.indexOf(segment.id) + 1);
+    const before = later.map((id) => rowOf(id)).find(Boolean) ?? null;
+    $("transcript").insertBefore(row, before);
     $("transcript-empty").hidden = true;
   }
   const list = $("transcript").parentElement;
   const following = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
   const wasFinal = row.classList.contains("final");
   row.className = segment.final ? "segment final" : "segment interim";
+  row.hidden = !segment.text; // a turn the final pass no longer heard is emptied
   row.querySelector(".speaker").textContent = speakerLabel(segment);
   row.querySelector(".text").textContent = segment.text;
   if (following) row.scrollIntoView({ block: "nearest" }); // unless the reader scrolled up
-  if (segment.final && !wasFinal) {
+  if (segment.final && !wasFinal && segment.text) {
     // screen readers hear each passage once, when it is final (not every interim revision)
     $("announcer").textContent = `${speakerLabel(segment) || "Speaker"}: ${segment.text}`;
   }
@@ -111,6 +123,7 @@ function follow(streamSession) {
   session.addEventListener("error", (event) => {
     $("status-detail").textContent = `${event.detail.code}: ${event.detail.message}`;
   });
+  showState(session); // where it is now: its first states may have passed already
 }
 
 async function startMicrophone() {
@@ -156,7 +169,12 @@ $("key-form").addEventListener("submit", (event) => {
   apiKey = $("api-key").value.trim();
   $("api-key").value = "";
   $("key-form").hidden = true;
-  start();
+  if (session?.state === "needs_key") {
+    $("status-detail").textContent = "";
+    session.authorize(apiKey);
+  } else {
+    start();
+  }
 });
 
 /** A reload mid-visit: the session this browser kept is resumed, its unsent audio sent. */
@@ -164,7 +182,14 @@ async function resumeKept() {
   const kept = await IdbOutbox.unfinished();
   $("start").disabled = false;
   if (!kept) return;
-  follow(await StreamSession.resume(kept, { outbox: await IdbOutbox.open() }));
+  const resumed = await StreamSession.resume(kept, { outbox: await IdbOutbox.open() });
+  if (resumed.state === "elsewhere") {
+    // another tab of this browser streams that visit: this one leaves it alone
+    showState(resumed);
+    $("status-detail").textContent = "This visit continues in another tab.";
+    return;
+  }
+  follow(resumed);
   $("start").textContent = "Continue visit";
   $("stop").disabled = false;
   $("status-detail").textContent = "Visit resumed after a reload: continue to use the microphone.";

@@ -31,7 +31,9 @@ export class LiveModel extends EventTarget {
 
   transcript() {
     return [...this.segments.values()].sort(
-      (a, b) => a.first_chunk_seq - b.first_chunk_seq || (a.id < b.id ? -1 : 1),
+      // As the service orders them: chunk, then start time, then id.
+      (a, b) =>
+        a.first_chunk_seq - b.first_chunk_seq || a.start - b.start || (a.id < b.id ? -1 : 1),
     );
   }
 

@@ -1,14 +1,19 @@
 // One consultation streamed to the service: the protocol (docs/protocol.md) over a
 // WebSocket, with reconnect and resume. A chunk is sent only after the previous one was
 // acked, so the service's numbering and ours agree; every chunk stays in the outbox until
-// its ack. Events: "state" ({state, bufferedSeconds}), "message" (every server message),
-// "error" ({code, message}).
+// its ack, and a chunk not acked within `ackTimeoutMs` means the connection died without
+// a word: it is dropped and the session resumed on a new one. One tab owns a session (a
+// Web Lock): another tab that finds it kept ends up "elsewhere" and leaves it alone.
+// Events: "state" ({state, bufferedSeconds}), "message" (every server message), "error"
+// ({code, message}). States: connecting, live, reconnecting, resumed, offline,
+// needs_key (resuming needs the API key again: `authorize(key)`), finished, refused,
+// elsewhere.
 
 import { MemoryOutbox } from "./outbox.js";
 
 // Refusals a reconnect cannot change: the session is over for this client.
 const REFUSALS = new Set(["origin_not_allowed", "session_taken_over", "session_not_found"]);
-const ENDED = new Set(["finished", "refused"]);
+const ENDED = new Set(["finished", "refused", "elsewhere"]);
 const TOKEN_MARGIN_MS = 20_000; // renew a stream token this long before it expires
 
 export class StreamSession extends EventTarget {
@@ -17,14 +22,19 @@ export class StreamSession extends EventTarget {
     apiKey = null,
     outbox = new MemoryOutbox(),
     sampleRate = 16000,
+    channelRoles = null, // two-channel audio: e.g. ["clinician", "patient"]
     language = "en",
     metadata = {},
+    ackTimeoutMs = 30_000,
   } = {}) {
     super();
     this.baseUrl = baseUrl.replace(/\/$/, "");
     this.apiKey = apiKey;
     this.outbox = outbox;
     this.sampleRate = sampleRate;
+    this.channelRoles = channelRoles;
+    this.channels = channelRoles ? channelRoles.length : 1;
+    this.ackTimeoutMs = ackTimeoutMs;
     this.language = language;
     this.metadata = metadata;
     this.state = "idle";
@@ -48,6 +58,7 @@ export class StreamSession extends EventTarget {
   async open() {
     this.grant = await this.#requestGrant("/v1/sessions");
     this.sessionId = this.grant.session_id;
+    await this.#own();
     await this.outbox.bind(this.sessionId);
     await this.#save();
     this.#connect();
@@ -59,23 +70,38 @@ export class StreamSession extends EventTarget {
    * service's `next_seq` on, and new chunks follow them.
    */
   static async resume(record, options) {
-    const session = new StreamSession({ ...options, baseUrl: record.baseUrl });
+    const session = new StreamSession({
+      ...options,
+      baseUrl: record.baseUrl,
+      channelRoles: record.channelRoles ?? null,
+    });
     session.grant = record.grant;
     session.sessionId = record.sessionId;
     session.resumeToken = record.resumeToken;
+    if (!(await session.#own())) {
+      session.#setState("elsewhere"); // another tab streams it: its outbox is not ours
+      return session;
+    }
     await session.outbox.bind(record.sessionId);
     session.nextLocal = Math.max(record.nextLocal ?? 0, session.outbox.lastSeq + 1);
     session.#connect();
     return session;
   }
 
-  /** A captured chunk (Int16Array of mono PCM at `sampleRate`); kept until acked. */
+  /** The API key, for a session that needs it again to resume (state "needs_key"). */
+  authorize(apiKey) {
+    this.apiKey = apiKey;
+    if (this.state === "needs_key") this.#connect();
+  }
+
+  /** A captured chunk (Int16Array of PCM at `sampleRate`, channels interleaved); kept
+   *  until acked. */
   push(pcm) {
     if (ENDED.has(this.state) || this.stopping) return Promise.resolve(false);
     const bytes = pcm.buffer.slice(0);
     this.pushes = this.pushes.then(async () => {
       const seq = this.nextLocal; // numbered only once it is safely stored
-      await this.outbox.add(seq, bytes, pcm.length / this.sampleRate);
+      await this.outbox.add(seq, bytes, pcm.length / this.channels / this.sampleRate);
       this.nextLocal = seq + 1;
       await this.#save();
       this.#emitState();
@@ -114,6 +140,19 @@ export class StreamSession extends EventTarget {
     return grant;
   }
 
+  /** This tab's hold on the session (held until it ends); false if another tab has it. */
+  #own() {
+    if (!navigator.locks) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const name = `drtranscribe-session:${this.sessionId}`;
+      navigator.locks.request(name, { ifAvailable: true }, (lock) => {
+        resolve(Boolean(lock));
+        if (!lock) return undefined;
+        return new Promise((release) => (this.releaseLock = release));
+      });
+    });
+  }
+
   async #save() {
     if (ENDED.has(this.state)) return;
     await this.outbox.saveSession({
@@ -122,12 +161,14 @@ export class StreamSession extends EventTarget {
       grant: this.grant,
       resumeToken: this.resumeToken,
       nextLocal: this.nextLocal,
+      channelRoles: this.channelRoles,
     });
   }
 
   #setState(state) {
     if (ENDED.has(this.state)) return; // an ended session stays ended
     this.state = state;
+    if (ENDED.has(state)) this.releaseLock?.();
     this.#emitState();
   }
 
@@ -144,7 +185,8 @@ export class StreamSession extends EventTarget {
         this.grant = await this.#requestGrant(`/v1/sessions/${this.sessionId}/token`);
         await this.#save();
       } catch (error) {
-        if ([401, 403, 404].includes(error.status)) this.#end(error); // not ours any more
+        if (error.status === 404) this.#end(error); // the service no longer has it
+        else if ([401, 403].includes(error.status)) this.#setState("needs_key"); // kept
         else this.#retryLater(); // offline, or the service is restarting: try again
         return;
       }
@@ -160,7 +202,12 @@ export class StreamSession extends EventTarget {
         ? { type: "resume", session_id: this.sessionId, resume_token: this.resumeToken }
         : {
             type: "start",
-            audio: { encoding: "pcm_s16le", sample_rate: this.sampleRate, channels: 1 },
+            audio: {
+              encoding: "pcm_s16le",
+              sample_rate: this.sampleRate,
+              channels: this.channels,
+              ...(this.channelRoles ? { channel_roles: this.channelRoles } : {}),
+            },
             language: this.language,
             metadata: this.metadata,
           };
@@ -172,8 +219,7 @@ export class StreamSession extends EventTarget {
 
   async #receive(ws, message) {
     if (message.type === "final") {
-      this.state = "finished"; // before anything awaits: the close that follows is expected
-      this.#emitState();
+      this.#setState("finished"); // before anything awaits: the close that follows is expected
       this.resolveFinal(message);
       this.dispatchEvent(new CustomEvent("message", { detail: message }));
       await this.outbox.forget(); // nothing to resume: no audio or tokens left behind
@@ -191,6 +237,7 @@ export class StreamSession extends EventTarget {
         break;
       case "ack":
         if (message.seq !== this.inflight) break;
+        clearTimeout(this.ackTimer);
         await this.outbox.delete(message.seq);
         this.nextSeq = message.seq + 1;
         this.inflight = null;
@@ -244,12 +291,27 @@ export class StreamSession extends EventTarget {
     const next = await this.outbox.get(this.nextSeq);
     if (this.inflight !== null || ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
     if (next) {
-      this.inflight = this.nextSeq;
+      const seq = (this.inflight = this.nextSeq);
       ws.send(next.bytes);
+      clearTimeout(this.ackTimer);
+      this.ackTimer = setTimeout(() => {
+        if (ws === this.ws && this.inflight === seq) this.#abandon(ws);
+      }, this.ackTimeoutMs);
     } else if (this.stopping && this.outbox.size === 0) {
       this.inflight = "stop";
       ws.send(JSON.stringify({ type: "stop" }));
     }
+  }
+
+  /** A connection that stopped answering (no ack, no close: a dead network path): left
+   *  behind, and the session resumed on a new one. */
+  #abandon(ws) {
+    this.ws = null;
+    ws.onclose = null;
+    ws.close(4000, "no ack");
+    const detail = { code: "ack_timeout", message: "the service stopped answering; reconnecting" };
+    this.dispatchEvent(new CustomEvent("error", { detail }));
+    this.#retryLater();
   }
 
   #closed(ws, event) {

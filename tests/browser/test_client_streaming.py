@@ -1,0 +1,175 @@
+"""The browser client library streaming on its own (as the Chrome extension uses it):
+a connection that dies without a word is left behind and the session resumed on a new
+one, and two-channel capture (the microphone and another stream) reaches the service
+with each channel's speaker."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from devtools.stereo import TimedTurn, two_channel
+from playwright.async_api import Browser, Page, Route
+
+from drtranscribe.audio.file import load_audio_file
+from drtranscribe.audio.pcm import PcmAudio
+from drtranscribe.audio.wav import encode_wav
+from tests.browser.conftest import launch
+from tests.browser.proxy import SwitchableProxy
+from tests.conftest import FIXTURES, ServerProcess, SpeechFixture
+
+pytestmark = pytest.mark.browser
+
+CHUNK_S = 5
+
+
+def _turns(fixture: SpeechFixture) -> list[TimedTurn]:
+    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    return [
+        TimedTurn(t["speaker"], t["start_s"], t["end_s"], t["text"])
+        for t in manifest[fixture.name]["turns"]
+    ]
+
+
+def _channel(stereo: PcmAudio, channel: int) -> PcmAudio:
+    return PcmAudio(samples=stereo.samples[:, channel : channel + 1], sample_rate=16000)
+
+
+# ---------------------------------------------------------------- a silently dead connection
+
+SILENT_DEATH = """async ([chunks]) => {
+    const { StreamSession } = await import('/client/v1/index.js');
+    const session = new StreamSession({ ackTimeoutMs: 2000 });
+    const seen = { states: [], errors: [], acks: [] };
+    session.addEventListener('state', (e) => seen.states.push(e.detail.state));
+    session.addEventListener('error', (e) => seen.errors.push(e.detail.code));
+    session.addEventListener('message', (e) => {
+        if (e.detail.type === 'ack') seen.acks.push(e.detail.seq);
+    });
+    const acked = (seq) => new Promise((resolve) => {
+        if (seen.acks.includes(seq)) return resolve();
+        session.addEventListener('message', (e) => {
+            if (e.detail.type === 'ack' && e.detail.seq === seq) resolve();
+        });
+    });
+    const pcm = (b64) => new Int16Array(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer);
+    window.drt = { session, seen, acked, pcm, chunks };
+    await session.open();
+    await session.push(pcm(chunks[0]));
+    await acked(0);
+}"""
+
+REST = """async () => {
+    const { session, seen, acked, pcm, chunks } = window.drt;
+    for (let i = 1; i < chunks.length; i++) {
+        await session.push(pcm(chunks[i]));
+        await acked(i);
+    }
+    const final = await session.stop();
+    return { final, seen };
+}"""
+
+
+@pytest.fixture
+async def page(speech: dict[str, SpeechFixture]) -> AsyncIterator[Page]:
+    browser: Browser
+    async for browser in launch(speech["consult_short"].path.resolve()):
+        yield await browser.new_page()
+
+
+async def test_a_connection_that_stops_answering_is_left_and_the_session_resumed(
+    page: Page, server: ServerProcess, speech: dict[str, SpeechFixture]
+) -> None:
+    audio = load_audio_file(speech["consult_short"].path)
+    samples = audio.samples[:, 0]
+    step = CHUNK_S * audio.sample_rate
+    chunks = [
+        base64.b64encode(samples[i : i + step].astype("<i2").tobytes()).decode()
+        for i in range(0, samples.size, step)
+    ]
+    proxy = SwitchableProxy(server.port)
+    await proxy.start()
+    try:
+        await page.goto(proxy.http_url + "/")  # the page and the service behind the proxy
+        await page.evaluate(SILENT_DEATH, [chunks])
+        proxy.freeze()  # chunk 1 goes into a connection that never answers again
+        result: dict[str, Any] = await page.evaluate(REST)
+    finally:
+        await proxy.stop()
+    final, seen = result["final"], result["seen"]
+    assert "ack_timeout" in seen["errors"]
+    assert seen["states"].index("reconnecting") < seen["states"].index("resumed")
+    assert seen["acks"] == list(range(len(chunks)))  # each chunk acked once, in order
+    assert final["audio"]["duration_s"] == pytest.approx(audio.duration_s, abs=0.01)
+    text = " ".join(s["text"] for s in final["transcript"]).lower()
+    for words in ("brings you in", "headache", "ibuprofen", "no allergies"):
+        assert text.count(words) == 1, (words, text)
+
+
+# ---------------------------------------------------------------- two-channel capture
+
+TWO_CHANNELS = """async () => {
+    const { MicCapture, StreamSession } = await import('/client/v1/index.js');
+    // the meeting's other voice: a WAV played into a MediaStream (no media element)
+    const context = new AudioContext();
+    const wav = await (await fetch('/__test__/patient.wav')).arrayBuffer();
+    const buffer = await context.decodeAudioData(wav);
+    const meeting = context.createMediaStreamDestination();
+    const player = context.createBufferSource();
+    player.buffer = buffer;
+    player.connect(meeting);
+    const ended = new Promise((resolve) => (player.onended = resolve));
+
+    const session = new StreamSession({ channelRoles: ['clinician', 'patient'] });
+    const peaks = [0, 0];
+    const capture = new MicCapture({
+        other: meeting.stream,
+        onChunk: (pcm) => session.push(pcm),
+        onLevel: (_, channels) => channels.forEach((p, i) => (peaks[i] = Math.max(peaks[i], p))),
+    });
+    await session.open();
+    await capture.start();
+    player.start();
+    await ended;
+    await capture.stop();
+    const final = await session.stop();
+    await context.close();
+    return { final, peaks };
+}"""
+
+
+async def test_the_microphone_and_another_stream_are_two_channels_with_their_speakers(
+    server: ServerProcess, speech: dict[str, SpeechFixture], tmp_path: Path
+) -> None:
+    fixture = speech["consult_short"]
+    stereo = two_channel(load_audio_file(fixture.path), _turns(fixture))
+    microphone = tmp_path / "clinician.wav"
+    microphone.write_bytes(encode_wav(_channel(stereo, 0)))
+    patient = encode_wav(_channel(stereo, 1))
+
+    async def serve_patient(route: Route) -> None:
+        await route.fulfill(body=patient, content_type="audio/wav")
+
+    browser: Browser
+    async for browser in launch(microphone):
+        page = await browser.new_page()
+        await page.route("**/__test__/patient.wav", serve_patient)
+        await page.goto(server.http_url + "/")
+        result: dict[str, Any] = await page.evaluate(TWO_CHANNELS)
+    final = result["final"]
+    assert all(p > 0.05 for p in result["peaks"])  # both channels carried sound
+    assert final["audio"]["channels"] == 2
+    said: dict[str, str] = {"clinician": "", "patient": ""}
+    for segment in final["transcript"]:
+        assert segment["speaker"] == ("clinician", "patient")[segment["channel"]]
+        said[segment["speaker"]] += " " + segment["text"].lower()
+    for words in ("brings you in", "medication", "allergies"):
+        assert words in said["clinician"], said
+    for words in ("headache", "ibuprofen"):
+        assert words in said["patient"], said
+    assert "ibuprofen" not in said["clinician"]
+    assert final["audio"]["duration_s"] == pytest.approx(fixture.duration_s, abs=1.5)
