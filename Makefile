@@ -2,7 +2,7 @@
 UV ?= uv
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck bench schemas verify
+.PHONY: install run test lint typecheck bench schemas verify extension
 
 install:  ## create .venv with the locked dependencies
 	$(UV) sync --frozen
@@ -20,6 +20,10 @@ lint: install
 	$(UV) run --frozen ruff check src devtools tests bench scripts fuzz
 	$(UV) run --frozen ruff format --check src devtools tests bench scripts fuzz
 	$(UV) run --frozen mypy
+
+extension: install  ## the Chrome extension for Meet, loadable unpacked (build/extension) and zipped (dist/)
+	$(UV) run --frozen python -m devtools.extension build
+	$(UV) run --frozen python -m devtools.extension zip
 
 schemas: install  ## regenerate the JSON Schemas in docs/
 	$(UV) run --frozen python -m devtools.docs_gen

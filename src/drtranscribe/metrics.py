@@ -53,6 +53,13 @@ class Metrics:
             ["chain", "provider", "category"],
             registry=self.registry,
         )
+        self.source_problems = Counter(
+            "drt_source_problems_total",
+            "Clients reporting their input went missing: captions off, not found (the "
+            "meeting page changed), or quiet while the meeting had sound.",
+            ["status"],
+            registry=self.registry,
+        )
         self.active_sessions = Gauge(
             "drt_active_sessions", "WebSocket sessions streaming on this instance.",
             registry=self.registry,

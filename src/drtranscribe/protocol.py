@@ -203,7 +203,32 @@ class SpeakersMessage(_Message):
     roles: dict[SpeakerName, Speaker] = Field(min_length=1, max_length=32)
 
 
-AnyClientMessage = StartMessage | ResumeMessage | StopMessage | CaptionMessage | SpeakersMessage
+#: What a client reading a meeting's captions can report about them.
+SourceStatus = Literal["ok", "captions_off", "captions_not_found", "captions_quiet"]
+
+
+class SourceStatusMessage(_Message):
+    """The client's view of its input: the captions it reads from a meeting page are off,
+    cannot be found (the page changed), or went quiet while the meeting had sound; or they
+    are back (`ok`). The server logs it and counts problems
+    (`drt_source_problems_total{status}`; log event `source.status`) for monitoring to
+    alert on; nothing else changes and there is no answer."""
+
+    type: Literal["source_status"]
+    status: SourceStatus
+    quiet_s: float | None = Field(
+        default=None, ge=0, le=86400, description="`captions_quiet`: seconds without a caption."
+    )
+
+
+AnyClientMessage = (
+    StartMessage
+    | ResumeMessage
+    | StopMessage
+    | CaptionMessage
+    | SpeakersMessage
+    | SourceStatusMessage
+)
 ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
 _client_adapter: TypeAdapter[AnyClientMessage] = TypeAdapter(ClientMessage)
 
@@ -430,6 +455,7 @@ CLIENT_MESSAGES: dict[str, type[BaseModel]] = {
     "stop": StopMessage,
     "caption": CaptionMessage,
     "speakers": SpeakersMessage,
+    "source_status": SourceStatusMessage,
 }
 SERVER_MESSAGES: dict[str, type[BaseModel]] = {
     "session": SessionMessage,

@@ -7,10 +7,12 @@ input gets a clear error without losing anything.
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from drtranscribe.client import ClientEvent, stream_captions
@@ -285,3 +287,29 @@ async def test_a_killed_instance_mid_caption_stream_loses_nothing_and_doubles_no
     assert view(final) == view(baseline)
     assert final["note"] == baseline["note"]
     assert {"headache", "nausea"} <= {s["name"] for s in final["note"]["symptoms"]}
+
+
+async def test_a_clients_report_of_missing_captions_is_logged_and_counted(
+    caption_server: ServerProcess,
+) -> None:
+    async with connect(caption_server.ws_url) as ws:
+        conv = Conversation(ws)
+        await _start(conv)
+        await conv.send_json({"type": "source_status", "status": "captions_quiet", "quiet_s": 31})
+        await conv.send_json({"type": "source_status", "status": "bogus"})
+        error = await conv.until("error")  # after the first report was handled, in order
+        await conv.send_json({"type": "source_status", "status": "ok"})
+        await conv.send_json({"type": "stop"})
+        await conv.until("final")
+    assert error["code"] == "invalid_message"
+    async with httpx.AsyncClient(base_url=caption_server.http_url) as client:
+        metrics = (await client.get("/metrics")).text
+    assert 'drt_source_problems_total{status="captions_quiet"} 1.0' in metrics
+    assert 'status="ok"' not in metrics
+    logged = [json.loads(line) for line in caption_server.lines if '"source.status"' in line]
+    assert [(e["severity"], e["status"]) for e in logged] == [
+        ("WARNING", "captions_quiet"),
+        ("INFO", "ok"),
+    ]
+    assert logged[0]["quiet_s"] == 31
+    assert all(e.get("session_id") for e in logged)

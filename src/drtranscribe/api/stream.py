@@ -47,6 +47,7 @@ from drtranscribe.protocol import (
     ErrorMessage,
     FinalMessage,
     ResumeMessage,
+    SourceStatusMessage,
     SpeakersMessage,
     StartMessage,
     WarningMessage,
@@ -284,6 +285,15 @@ class _Connection:
     async def on_message(self, message: AnyClientMessage) -> None:
         if isinstance(message, CaptionMessage):
             await self.on_caption(message)
+            return
+        if isinstance(message, SourceStatusMessage):
+            if self.session is None:
+                raise ProtocolError("protocol_order", "source_status before start")
+            if message.status == "ok":
+                log.info("source.status", status=message.status)
+            else:  # a transcript that may be going missing: loud, and counted
+                log.warning("source.status", status=message.status, quiet_s=message.quiet_s)
+                self.services.metrics.source_problems.labels(message.status).inc()
             return
         if isinstance(message, SpeakersMessage):
             if self.session is None or self.state is not _State.STREAMING:

@@ -2,9 +2,16 @@
 
 import { IdbOutbox, LiveModel, MicCapture, StreamSession } from "/client/v1/index.js";
 import { noteAsText, renderNote } from "./note-view.js";
+import { TranscriptView } from "./transcript-view.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new LiveModel();
+const transcript = new TranscriptView({
+  list: $("transcript"),
+  empty: $("transcript-empty"),
+  announcer: $("announcer"),
+  model,
+});
 let session = null;
 let apiKey = null; // in memory only: never stored, never in a URL
 let capture = null;
@@ -46,57 +53,14 @@ async function endCapture() {
   await ending?.stop();
 }
 
-function speakerLabel(segment) {
-  if (!segment.speaker) return "";
-  const name = segment.speaker[0].toUpperCase() + segment.speaker.slice(1);
-  return segment.speaker_source === "inferred" ? `${name}?` : name;
-}
-
-const rowOf = (id) => document.querySelector(`[data-segment-id="${CSS.escape(id)}"]`);
-
-function renderSegment(segment) {
-  let row = rowOf(segment.id);
-  if (!row) {
-    row = document.createElement("li");
-    row.dataset.segmentId = segment.id;
-    const who = document.createElement("span");
-    who.className = "speaker";
-    const text = document.createElement("span");
-    text.className = "text";
-    row.append(who, text);
-    // in the service's order (a two-channel window's turns, channels starting together)
-    const order = model.transcript().map((s) => s.id);
-    const later = order.slice(order.indexOf(segment.id) + 1);
-    const before = later.map((id) => rowOf(id)).find(Boolean) ?? null;
-    $("transcript").insertBefore(row, before);
-    $("transcript-empty").hidden = true;
-  }
-  const list = $("transcript").parentElement;
-  const following = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  const wasFinal = row.classList.contains("final");
-  row.className = segment.final ? "segment final" : "segment interim";
-  row.hidden = !segment.text; // a turn the final pass no longer heard is emptied
-  row.querySelector(".speaker").textContent = speakerLabel(segment);
-  row.querySelector(".text").textContent = segment.text;
-  if (following) row.scrollIntoView({ block: "nearest" }); // unless the reader scrolled up
-  if (segment.final && !wasFinal && segment.text) {
-    // screen readers hear each passage once, when it is final (not every interim revision)
-    $("announcer").textContent = `${speakerLabel(segment) || "Speaker"}: ${segment.text}`;
-  }
-}
-
 function highlight(item) {
-  const ids = new Set(model.evidence.get(item.id) ?? item.evidence ?? []);
-  for (const row of document.querySelectorAll(".segment")) {
-    row.classList.toggle("evidence", ids.has(row.dataset.segmentId));
-  }
+  transcript.highlight(new Set(model.evidence.get(item.id) ?? item.evidence ?? []));
   for (const button of document.querySelectorAll(".note-item")) {
     button.classList.toggle("selected", button.dataset.itemId === item.id);
   }
-  document.querySelector(".segment.evidence")?.scrollIntoView({ block: "center" });
 }
 
-model.addEventListener("segment", (event) => renderSegment(event.detail));
+model.addEventListener("segment", (event) => transcript.render(event.detail));
 model.addEventListener("note", () => {
   const focused = document.activeElement?.dataset?.itemId;
   renderNote($("note"), model.note, highlight);

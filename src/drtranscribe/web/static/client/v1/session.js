@@ -1,7 +1,8 @@
 // One consultation streamed to the service: the protocol (docs/protocol.md) over a
-// WebSocket, with reconnect and resume. A chunk is sent only after the previous one was
-// acked, so the service's numbering and ours agree; every chunk stays in the outbox until
-// its ack, and a chunk not acked within `ackTimeoutMs` means the connection died without
+// WebSocket, with reconnect and resume. Its input is audio chunks (`push`) or, with
+// `input: "captions"`, a meeting's live captions (`pushCaption`). An input is sent only
+// after the previous one was acked, so the service's numbering and ours agree; every
+// input stays in the outbox until its ack, and one not acked within `ackTimeoutMs` means the connection died without
 // a word: it is dropped and the session resumed on a new one. One tab owns a session (a
 // Web Lock): another tab that finds it kept ends up "elsewhere" and leaves it alone.
 // Events: "state" ({state, bufferedSeconds}), "message" (every server message), "error"
@@ -21,6 +22,8 @@ export class StreamSession extends EventTarget {
     baseUrl = location.origin,
     apiKey = null,
     outbox = new MemoryOutbox(),
+    input = "audio", // or "captions"
+    speakers = {}, // captions: roles by display name, e.g. { "Dr. Rivera": "clinician" }
     sampleRate = 16000,
     channelRoles = null, // two-channel audio: e.g. ["clinician", "patient"]
     language = "en",
@@ -31,6 +34,10 @@ export class StreamSession extends EventTarget {
     this.baseUrl = baseUrl.replace(/\/$/, "");
     this.apiKey = apiKey;
     this.outbox = outbox;
+    this.input = input;
+    this.speakers = speakers;
+    this.control = new Map(); // type -> the latest control message not yet sent
+    this.captionsHeld = new Map(); // caption_id -> {text, speaker} the service has stored
     this.sampleRate = sampleRate;
     this.channelRoles = channelRoles;
     this.channels = channelRoles ? channelRoles.length : 1;
@@ -74,6 +81,7 @@ export class StreamSession extends EventTarget {
       ...options,
       baseUrl: record.baseUrl,
       channelRoles: record.channelRoles ?? null,
+      input: record.input ?? "audio",
     });
     session.grant = record.grant;
     session.sessionId = record.sessionId;
@@ -97,11 +105,44 @@ export class StreamSession extends EventTarget {
   /** A captured chunk (Int16Array of PCM at `sampleRate`, channels interleaved); kept
    *  until acked. */
   push(pcm) {
+    return this.#enqueue(pcm.buffer.slice(0), pcm.length / this.channels / this.sampleRate);
+  }
+
+  /** A caption as the meeting shows it now ({caption_id, speaker, text, start?, end?,
+   *  final?}: a known caption_id revises it); kept until acked. */
+  pushCaption(caption) {
+    return this.#enqueue({ ...caption }, 0);
+  }
+
+  /** Name speakers' roles (captions: by display name); the service re-labels the past. */
+  setSpeakers(roles) {
+    this.speakers = { ...this.speakers, ...roles };
+    this.#control({ type: "speakers", roles });
+  }
+
+  /** Tell the service how the input source is doing ("ok", "captions_off",
+   *  "captions_not_found", "captions_quiet"): it logs and counts the problems. */
+  reportSource(status, quietSeconds = null) {
+    this.#control({ type: "source_status", status, quiet_s: quietSeconds });
+  }
+
+  #control(message) {
+    this.control.set(message.type, message); // the latest of each kind, until sent
+    this.#flushControl();
+  }
+
+  #flushControl() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !["live", "resumed"].includes(this.state)) return;
+    for (const message of this.control.values()) ws.send(JSON.stringify(message));
+    this.control.clear();
+  }
+
+  #enqueue(payload, seconds) {
     if (ENDED.has(this.state) || this.stopping) return Promise.resolve(false);
-    const bytes = pcm.buffer.slice(0);
     this.pushes = this.pushes.then(async () => {
       const seq = this.nextLocal; // numbered only once it is safely stored
-      await this.outbox.add(seq, bytes, pcm.length / this.channels / this.sampleRate);
+      await this.outbox.add(seq, payload, seconds);
       this.nextLocal = seq + 1;
       await this.#save();
       this.#emitState();
@@ -162,6 +203,7 @@ export class StreamSession extends EventTarget {
       resumeToken: this.resumeToken,
       nextLocal: this.nextLocal,
       channelRoles: this.channelRoles,
+      input: this.input,
     });
   }
 
@@ -198,23 +240,22 @@ export class StreamSession extends EventTarget {
     this.ws = ws;
     this.inflight = null;
     ws.onopen = () => {
-      const hello = this.resumeToken
-        ? { type: "resume", session_id: this.sessionId, resume_token: this.resumeToken }
-        : {
-            type: "start",
-            audio: {
-              encoding: "pcm_s16le",
-              sample_rate: this.sampleRate,
-              channels: this.channels,
-              ...(this.channelRoles ? { channel_roles: this.channelRoles } : {}),
-            },
-            language: this.language,
-            metadata: this.metadata,
-          };
-      ws.send(JSON.stringify(hello));
+      ws.send(JSON.stringify(this.resumeToken ? this.#resumeMessage() : this.#startMessage()));
     };
     ws.onmessage = (event) => this.#receive(ws, JSON.parse(event.data));
     ws.onclose = (event) => this.#closed(ws, event);
+  }
+
+  #resumeMessage() {
+    return { type: "resume", session_id: this.sessionId, resume_token: this.resumeToken };
+  }
+
+  #startMessage() {
+    const common = { type: "start", language: this.language, metadata: this.metadata };
+    if (this.input === "captions") return { ...common, input: "captions", speakers: this.speakers };
+    const audio = { encoding: "pcm_s16le", sample_rate: this.sampleRate, channels: this.channels };
+    if (this.channelRoles) audio.channel_roles = this.channelRoles;
+    return { ...common, audio };
   }
 
   async #receive(ws, message) {
@@ -234,10 +275,12 @@ export class StreamSession extends EventTarget {
         await this.outbox.deleteBelow(message.next_seq);
         await this.#save();
         this.#setState(message.resumed ? "resumed" : "live");
+        this.#flushControl();
         break;
       case "ack":
         if (message.seq !== this.inflight) break;
         clearTimeout(this.ackTimer);
+        await this.#held(message.seq);
         await this.outbox.delete(message.seq);
         this.nextSeq = message.seq + 1;
         this.inflight = null;
@@ -262,6 +305,10 @@ export class StreamSession extends EventTarget {
       return;
     }
     if (message.seq === null || message.seq === undefined || message.seq !== this.inflight) return;
+    if (message.code === "caption_final") {
+      this.#afterFinal(ws, message.seq); // the service finalised that caption meanwhile
+      return;
+    }
     if (!message.retryable) {
       // A chunk the service will never take (it says why): stop rather than loop on it.
       this.#end(new Error(`chunk ${message.seq} refused: ${message.code}`));
@@ -275,6 +322,24 @@ export class StreamSession extends EventTarget {
       this.inflight = null;
       this.#pump();
     }, wait);
+  }
+
+  /** A revision of a caption the service already made final (it was quiet for longer
+   *  than the service waits) is not lost: its words beyond what the service holds become
+   *  a new caption under the same number; with nothing beyond, the held words are sent
+   *  again (a no-op the service stores), so the numbering goes on either way. */
+  async #afterFinal(ws, seq) {
+    this.inflight = "waiting";
+    const refused = (await this.outbox.get(seq))?.bytes;
+    const held = this.captionsHeld.get(refused.caption_id) ?? { text: "", speaker: null };
+    const beyond = refused.text.startsWith(held.text) ? refused.text.slice(held.text.length) : refused.text;
+    const replacement = beyond.trim()
+      ? { ...refused, caption_id: `${refused.caption_id}+${seq}`, text: beyond.trim() }
+      : { ...refused, text: held.text, speaker: held.speaker };
+    await this.outbox.add(seq, replacement, 0);
+    if (ws !== this.ws || this.inflight !== "waiting") return;
+    this.inflight = null;
+    this.#pump();
   }
 
   async #end(reason) {
@@ -292,7 +357,8 @@ export class StreamSession extends EventTarget {
     if (this.inflight !== null || ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
     if (next) {
       const seq = (this.inflight = this.nextSeq);
-      ws.send(next.bytes);
+      const isAudio = next.bytes instanceof ArrayBuffer;
+      ws.send(isAudio ? next.bytes : JSON.stringify({ type: "caption", seq, ...next.bytes }));
       clearTimeout(this.ackTimer);
       this.ackTimer = setTimeout(() => {
         if (ws === this.ws && this.inflight === seq) this.#abandon(ws);
@@ -301,6 +367,13 @@ export class StreamSession extends EventTarget {
       this.inflight = "stop";
       ws.send(JSON.stringify({ type: "stop" }));
     }
+  }
+
+  /** Captions: the text the service holds of each caption (its last acked revision). */
+  async #held(seq) {
+    if (this.input !== "captions") return;
+    const caption = (await this.outbox.get(seq))?.bytes;
+    if (caption) this.captionsHeld.set(caption.caption_id, { text: caption.text, speaker: caption.speaker ?? null });
   }
 
   /** A connection that stopped answering (no ack, no close: a dead network path): left

@@ -1,0 +1,185 @@
+// The visit panel beside the Google Meet call: settings, start/stop, the live transcript
+// and note (the demo page's components, from the client library), export, and the
+// captions watchdog's warnings with the way out (audio mode).
+
+import { IdbOutbox, LiveModel } from "../lib/index.js";
+import { noteAsText, renderNote } from "../lib/note-view.js";
+import { TranscriptView } from "../lib/transcript-view.js";
+import { meetingTab } from "./meet-tab.js";
+import { loadSettings, saveSettings } from "./settings.js";
+import { AudioVisit, CaptionsVisit, audioVisitRunning } from "./visit.js";
+
+const $ = (id) => document.getElementById(id);
+const model = new LiveModel();
+const transcript = new TranscriptView({
+  list: $("transcript"),
+  empty: $("transcript-empty"),
+  announcer: $("announcer"),
+  model,
+});
+let settings = await loadSettings();
+let visit = null;
+
+const STATE_TEXT = {
+  idle: "Not started",
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  resumed: "Resumed",
+  offline: "Offline",
+  needs_key: "Needs the API key",
+  finished: "Visit ended",
+  refused: "Refused by the service",
+  elsewhere: "Open elsewhere",
+};
+
+const PROBLEMS = {
+  captions_off: "Captions are off in Meet: nothing is being transcribed. Turn them on (the CC button, or press c), or use the call's audio.",
+  captions_not_found: "drTranscribe cannot find Meet's captions on the page (Meet may have changed): nothing is being transcribed. Use the call's audio instead.",
+  captions_quiet: "The call has sound but no captions have arrived: the transcript may be missing words. Check Meet's captions, or use the call's audio.",
+};
+
+function showState({ state, bufferedSeconds = 0 }) {
+  const pill = $("connection");
+  pill.className = `pill ${state}`;
+  const buffered = bufferedSeconds > 5 ? ` · ${Math.round(bufferedSeconds)} s buffered` : "";
+  const text = (STATE_TEXT[state] ?? state) + buffered;
+  if (pill.textContent !== text) pill.textContent = text;
+  const running = !["idle", "finished", "refused", "elsewhere"].includes(state);
+  $("start").disabled = running;
+  $("stop").disabled = !running;
+  $("mode").disabled = running;
+  if (state === "needs_key") showDetail("The service needs the API key again: enter it in Settings.");
+}
+
+function showProblem(status) {
+  const problem = PROBLEMS[status];
+  $("problem").hidden = !problem;
+  $("problem-text").textContent = problem ?? "";
+}
+
+function showDetail(text) {
+  $("status-detail").textContent = text;
+}
+
+function follow(source) {
+  visit = source;
+  source.addEventListener("message", (event) => {
+    model.receive(event.detail);
+    if (event.detail.type === "session") $("session-id").textContent = `Session ${event.detail.session_id}`;
+  });
+  source.addEventListener("state", (event) => showState(event.detail));
+  source.addEventListener("error", (event) => showDetail(`${event.detail.code}: ${event.detail.message}`));
+  source.addEventListener("source", (event) => showProblem(event.detail.status));
+}
+
+function highlight(item) {
+  transcript.highlight(new Set(model.evidence.get(item.id) ?? item.evidence ?? []));
+  for (const button of document.querySelectorAll(".note-item")) {
+    button.classList.toggle("selected", button.dataset.itemId === item.id);
+  }
+}
+
+model.addEventListener("segment", (event) => transcript.render(event.detail));
+model.addEventListener("note", () => {
+  renderNote($("note"), model.note, highlight);
+  $("note-empty").hidden = Boolean($("note").childElementCount);
+});
+
+async function start() {
+  $("start").disabled = true;
+  showProblem(null);
+  showDetail("");
+  try {
+    const tab = await meetingTab();
+    if (!tab) throw new Error("Open the Google Meet call first, then start the visit here.");
+    const mode = $("mode").value;
+    if (mode === "audio" && !(await microphoneGranted())) {
+      await chrome.tabs.create({ url: chrome.runtime.getURL("permission/mic.html") });
+      throw new Error("Allow the microphone in the tab that opened, then start again.");
+    }
+    const source = mode === "audio" ? new AudioVisit({ settings, tabId: tab.id }) : new CaptionsVisit({ settings, tabId: tab.id });
+    follow(source);
+    await source.start();
+  } catch (error) {
+    $("start").disabled = false;
+    showDetail(String(error.message ?? error));
+  }
+}
+
+async function stop() {
+  $("stop").disabled = true;
+  try {
+    const final = await visit.stop();
+    model.receive(final);
+    showState({ state: "finished" });
+    showDetail(`Note version ${final.note_version}, ${final.transcript.length} segments`);
+  } catch (error) {
+    showDetail(String(error.message ?? error));
+  }
+}
+
+async function microphoneGranted() {
+  const status = await navigator.permissions.query({ name: "microphone" });
+  return status.state === "granted";
+}
+
+function fillSettings() {
+  $("service-url").value = settings.serviceUrl;
+  $("api-key").value = settings.apiKey;
+  $("clinician").value = settings.clinician;
+  $("mode").value = settings.mode;
+  if (!settings.serviceUrl) $("settings").open = true;
+}
+
+$("settings-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const changes = {
+    serviceUrl: $("service-url").value.trim().replace(/\/$/, ""),
+    apiKey: $("api-key").value.trim(),
+    clinician: $("clinician").value.trim() || "You",
+  };
+  await saveSettings(changes);
+  settings = { ...settings, ...changes };
+  $("settings-saved").textContent = "Saved.";
+  if (visit?.session?.state === "needs_key") visit.session.authorize(settings.apiKey);
+});
+$("mode").addEventListener("change", () => saveSettings({ mode: $("mode").value }));
+$("use-audio").addEventListener("click", async () => {
+  $("mode").value = "audio";
+  await saveSettings({ mode: "audio" });
+  if (visit && !$("stop").disabled) await stop();
+  await start();
+});
+$("start").addEventListener("click", start);
+$("stop").addEventListener("click", stop);
+$("copy").addEventListener("click", () => navigator.clipboard.writeText(noteAsText(model.note)));
+$("download").addEventListener("click", () => {
+  const blob = new Blob([JSON.stringify(model.note, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `note-${visit?.session?.sessionId ?? "draft"}.json`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+});
+
+/** A panel (re)opened mid-visit carries on with it. */
+async function carryOn() {
+  const kept = await IdbOutbox.unfinished();
+  const tab = await meetingTab();
+  if (kept?.input === "captions" && tab) {
+    const source = new CaptionsVisit({ settings, tabId: tab.id });
+    follow(source);
+    await source.resume(kept);
+    showDetail("Visit resumed.");
+  } else if (await audioVisitRunning()) {
+    const source = new AudioVisit({ settings, tabId: tab?.id });
+    follow(source);
+    const snapshot = await source.snapshot();
+    for (const message of snapshot.messages ?? []) model.receive(message);
+    showState({ state: snapshot.state ?? "live" });
+  }
+}
+
+fillSettings();
+carryOn();
