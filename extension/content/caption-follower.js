@@ -25,17 +25,18 @@ export class CaptionFollower {
   /** The region's blocks as they are now ({el, speaker, text}, in page order). */
   update(blocks) {
     const now = this.now();
+    // a new element that continues the open turn is that turn re-rendered
+    for (const block of blocks) if (!this.byBlock.has(block.el)) this.#adopt(block);
     const present = new Set(blocks.map((b) => b.el));
     for (const state of this.order) {
-      if (!present.has(state.el) && state.open) this.#finalise(state); // scrolled away
+      if (state.open && !present.has(state.el)) this.#finalise(state); // scrolled away
     }
     blocks.forEach((block, index) => {
       let state = this.byBlock.get(block.el);
       if (!state) {
-        state = this.#adopt(block) ?? this.#track(block);
-        // a new block: the turns before it are over
+        state = this.#track(block);
+        // a new turn: the turns before it are over
         for (const earlier of blocks.slice(0, index)) this.#finaliseBlock(earlier.el);
-        for (const other of this.order) if (other !== state && !present.has(other.el)) this.#finalise(other);
       }
       this.#observe(state, block, now);
     });
@@ -100,7 +101,7 @@ export class CaptionFollower {
       state.id = `${this.prefix}-${++this.count}`;
       state.open = true;
       state.sentText = "";
-      state.sentAt = 0;
+      state.sentAt = -Infinity;
     }
     state.text = text;
     state.changedAt = now;

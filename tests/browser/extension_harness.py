@@ -13,8 +13,10 @@ from devtools.extension import build, extension_id
 from playwright.async_api import BrowserContext, Page, Route, async_playwright
 
 from tests.browser.conftest import CHROMIUM
+from tests.conftest import FIXTURES
 
 MEET = Path(__file__).resolve().parent / "meet"
+SOUND = FIXTURES / "consult_short.wav"
 MEETING_URL = "https://meet.google.com/abc-defg-hij"
 EXTENSION_ID = extension_id()
 EXTENSION_ORIGIN = f"chrome-extension://{EXTENSION_ID}"
@@ -23,7 +25,9 @@ PANEL_URL = f"{EXTENSION_ORIGIN}/panel/panel.html"
 
 async def _serve_meet(route: Route) -> None:
     path = route.request.url.removeprefix("https://meet.google.com")
-    if path.startswith("/__fixture__/"):
+    if path == "/__fixture__/sound.wav":  # a participant talking
+        await route.fulfill(body=SOUND.read_bytes(), content_type="audio/wav")
+    elif path.startswith("/__fixture__/"):
         body = (MEET / path.removeprefix("/__fixture__/")).read_bytes()
         await route.fulfill(body=body, content_type="text/javascript")
     else:

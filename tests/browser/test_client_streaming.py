@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import encode_wav
 from tests.browser.conftest import launch
 from tests.browser.proxy import SwitchableProxy
-from tests.conftest import FIXTURES, ServerProcess, SpeechFixture
+from tests.conftest import FIXTURES, ServerProcess, SpeechFixture, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -173,3 +173,51 @@ async def test_the_microphone_and_another_stream_are_two_channels_with_their_spe
         assert words in said["patient"], said
     assert "ibuprofen" not in said["clinician"]
     assert final["audio"]["duration_s"] == pytest.approx(fixture.duration_s, abs=1.5)
+
+
+# ---------------------------------------------------------------- captions
+
+LATE_REVISION = """async () => {
+    const { StreamSession } = await import('/client/v1/index.js');
+    const session = new StreamSession({ input: 'captions' });
+    const seen = [];
+    session.addEventListener('message', (e) => seen.push(e.detail));
+    const finalised = () => new Promise((resolve) => {
+        const done = () => seen.some((m) => m.type === 'transcript' && m.segment.final);
+        if (done()) return resolve();
+        session.addEventListener('message', () => done() && resolve());
+    });
+    await session.open();
+    await session.pushCaption({ caption_id: 'a', speaker: 'Maria', text: 'I take lisinopril' });
+    await finalised();  // quiet for longer than the service waits: final there
+    await session.pushCaption({
+        caption_id: 'a', speaker: 'Maria', text: 'I take lisinopril every morning' });
+    await session.pushCaption({ caption_id: 'b', speaker: 'Dr. Rivera', text: 'Thank you.' });
+    const final = await session.stop();
+    const refused = seen.filter((m) => m.type === 'error').map((m) => m.code);
+    return { transcript: final.transcript.map((s) => [s.speaker_name, s.text]), refused };
+}"""
+
+
+@pytest.fixture(scope="module")
+def quick_captions(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[ServerProcess]:
+    """A service that makes a caption final after 1 s without a revision."""
+    env = {"DRT_REDIS_URL": redis_url, "DRT_CAPTIONS__QUIET_FINAL_S": "1"}
+    srv = start_server(tmp_path_factory.mktemp("quick-captions"), env)
+    yield srv
+    stop_server(srv)
+
+
+async def test_a_caption_revised_after_the_service_made_it_final_loses_no_words(
+    page: Page, quick_captions: ServerProcess
+) -> None:
+    await page.goto(quick_captions.http_url + "/")
+    result: dict[str, Any] = await page.evaluate(LATE_REVISION)
+    assert result["refused"] == ["caption_final"]  # seen, and carried on
+    assert result["transcript"] == [
+        ["Maria", "I take lisinopril"],
+        ["Maria", "every morning"],  # the words beyond the final text, as the next caption
+        ["Dr. Rivera", "Thank you."],
+    ]

@@ -196,3 +196,27 @@ async def test_the_service_dies_mid_meeting_and_another_instance_carries_the_vis
         stop_server(doomed)
     record = await _record(service.http_url, session_id)
     assert _runs(record["transcript"]) == _shown(TURNS)
+
+
+async def test_captions_gone_quiet_while_the_call_has_sound_or_turned_off_are_shown(
+    service: ServerProcess, tmp_path: Path
+) -> None:
+    async with extension_browser(tmp_path) as context:
+        meeting = await open_meeting(context)
+        panel = await open_panel(
+            context, serviceUrl=service.http_url, clinician=CLINICIAN, tuning={"quietS": 3}
+        )
+        await _start(panel)
+        before = await _counted(service.http_url, "captions_quiet", timeout_s=0)
+        await play(meeting, TURNS[:1])
+        await expect(panel.locator("#problem")).to_be_hidden()
+        await meeting.evaluate("window.meet.sound()")  # talk, and no captions come
+        await expect(panel.locator("#problem")).to_contain_text(
+            "has sound but no captions", timeout=15_000
+        )
+        assert await _counted(service.http_url, "captions_quiet") > before
+        await play(meeting, TURNS[1:2])  # captions again: the warning goes
+        await expect(panel.locator("#problem")).to_be_hidden(timeout=10_000)
+        await meeting.evaluate("window.meet.captionsOff()")
+        await expect(panel.locator("#problem")).to_contain_text("Captions are off in Meet")
+        await _end(panel)

@@ -57,5 +57,20 @@ function breakCaptions(how) {
   }
 }
 
-window.meet = { play, breakCaptions };
+/** The captions button pressed: Meet hides the captions and the button says they are off. */
+function captionsOff() {
+  document.querySelector('[jsname="r8qRAd"]').setAttribute("aria-pressed", "false");
+  document.querySelector(".a4cQT").remove();
+}
+
+/** The call's sound (a participant talking), as Meet plays it: a media element. */
+async function sound() {
+  const audio = document.createElement("audio");
+  audio.src = "/__fixture__/sound.wav";
+  audio.loop = true;
+  document.body.append(audio);
+  await audio.play();
+}
+
+window.meet = { play, breakCaptions, captionsOff, sound };
 document.documentElement.dataset.ready = "1";

@@ -1,0 +1,101 @@
+"""The extension's caption follower on its own, in the browser, with a hand-driven clock:
+how Meet's in-place rewrites become caption messages (ids, revisions, finality)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+from tests.browser.extension_harness import PANEL_URL, extension_browser
+
+pytestmark = pytest.mark.browser
+
+#: Steps: ["blocks", t, [[block, speaker, text], ...]] shows the region at time t (blocks
+#: named by a letter: the same letter is the same element; "A'" a re-render of A's turn
+#: as a new element), ["tick", t], ["flush"]. Returns what was sent, as
+#: [caption_id, speaker, text, final].
+FOLLOW = """async (steps) => {
+    const { CaptionFollower } = await import('/content/caption-follower.js');
+    let now = 0;
+    const sent = [];
+    const send = (c) => sent.push([c.caption_id, c.speaker, c.text, c.final]);
+    const follower = new CaptionFollower({ now: () => now, prefix: 'c', send });
+    const elements = {};
+    const el = (name) => (elements[name] ??= document.createElement('div'));
+    for (const [kind, t, blocks] of steps) {
+        now = t ?? now;
+        const shown = (blocks ?? []).map(([n, speaker, text]) => ({ el: el(n), speaker, text }));
+        if (kind === 'blocks') follower.update(shown);
+        if (kind === 'tick') follower.tick();
+        if (kind === 'flush') follower.flush();
+    }
+    return sent;
+}"""
+
+
+@pytest.fixture(scope="module")
+async def page(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Page]:
+    tmp: Path = tmp_path_factory.mktemp("follower")
+    async with extension_browser(tmp) as context:
+        page = await context.new_page()
+        await page.goto(PANEL_URL)
+        yield page
+
+
+async def _follow(page: Page, steps: list[Any]) -> list[list[Any]]:
+    sent: list[list[Any]] = await page.evaluate(FOLLOW, steps)
+    return sent
+
+
+async def test_revisions_are_paced_and_a_new_turn_makes_the_last_one_final(page: Page) -> None:
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Dr. Rivera", "What brings"]]],
+        ["blocks", 100, [["A", "Dr. Rivera", "What brings you in"]]],  # within 700 ms: held
+        ["tick", 800],  # now sent
+        ["blocks", 900, [["A", "Dr. Rivera", "What brings you in today?"],
+                         ["B", "Maria", "A headache"]]],
+        ["flush"],
+    ])  # fmt: skip
+    assert sent == [
+        ["c-1", "Dr. Rivera", "What brings", False],
+        ["c-1", "Dr. Rivera", "What brings you in", False],
+        ["c-1", "Dr. Rivera", "What brings you in today?", True],
+        ["c-2", "Maria", "A headache", False],
+        ["c-2", "Maria", "A headache", True],
+    ]
+
+
+async def test_a_quiet_caption_is_final_and_later_words_start_the_next(page: Page) -> None:
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Maria", "I take listen daily"]]],
+        ["tick", 3100],  # quiet for 3 s: final
+        # Meet corrects a word already final (ignored), then the speaker goes on
+        ["blocks", 3200, [["A", "Maria", "I take lisinopril daily"]]],
+        ["blocks", 3300, [["A", "Maria", "I take lisinopril daily for my blood pressure"]]],
+        ["flush"],
+    ])  # fmt: skip
+    assert sent == [
+        ["c-1", "Maria", "I take listen daily", False],
+        ["c-1", "Maria", "I take listen daily", True],
+        ["c-2", "Maria", "for my blood pressure", False],
+        ["c-2", "Maria", "for my blood pressure", True],
+    ]
+
+
+async def test_a_re_rendered_turn_keeps_its_caption_and_a_vanished_one_is_final(
+    page: Page,
+) -> None:
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Maria", "No chest pain"]]],
+        ["blocks", 900, [["A'", "Maria", "No chest pain at all"]]],  # a new element, same turn
+        ["blocks", 1800, []],  # scrolled away
+    ])  # fmt: skip
+    assert sent == [
+        ["c-1", "Maria", "No chest pain", False],
+        ["c-1", "Maria", "No chest pain at all", False],  # the same caption, revised
+        ["c-1", "Maria", "No chest pain at all", True],
+    ]
