@@ -51,7 +51,8 @@ export class TranscriptView {
     row.hidden = !segment.text; // a turn the final pass no longer heard is emptied
     row.querySelector(".speaker").textContent = speakerLabel(segment);
     row.querySelector(".text").textContent = segment.text;
-    if (following) row.scrollIntoView({ block: "nearest" }); // unless the reader scrolled up
+    // the list's own scroll box follows the conversation, unless the reader scrolled up
+    if (following) scroller.scrollTop = scroller.scrollHeight;
     if (segment.final && !wasFinal && segment.text) {
       // screen readers hear each passage once, when it is final (not every revision)
       this.announcer.textContent = `${speakerLabel(segment) || "Speaker"}: ${segment.text}`;
