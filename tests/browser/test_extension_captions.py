@@ -220,3 +220,42 @@ async def test_captions_gone_quiet_while_the_call_has_sound_or_turned_off_are_sh
         await meeting.evaluate("window.meet.captionsOff()")
         await expect(panel.locator("#problem")).to_contain_text("Captions are off in Meet")
         await _end(panel)
+
+
+KEY = "kx_" + "e5" * 16
+
+
+async def test_a_keyed_service_that_lists_the_extension_on_the_key_alone(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The extension's origin only in its API key's own list (not service-wide): the CORS
+    preflight and the stream pass, and the key never appears in a URL."""
+    keys = [
+        {"id": "clinic-e-meet", "tenant": "clinic-e", "key": KEY, "origins": [EXTENSION_ORIGIN]}
+    ]
+    keyed = start_server(
+        tmp_path / "srv",
+        {"DRT_REDIS_URL": redis_url, "DRT_SECRET_DRTRANSCRIBE_API_KEYS": json.dumps(keys)},
+    )
+    try:
+        async with extension_browser(tmp_path) as context:
+            meeting = await open_meeting(context)
+            panel = await open_panel(
+                context, serviceUrl=keyed.http_url, clinician=CLINICIAN, apiKey=KEY
+            )
+            urls: list[str] = []
+            panel.on("request", lambda request: urls.append(request.url))
+            panel.on("websocket", lambda ws: urls.append(ws.url))
+            session_id = await _start(panel)
+            await play(meeting, TURNS[:3])
+            await expect(panel.locator("#transcript")).to_contain_text("chest pain")
+            await _end(panel)
+        async with httpx.AsyncClient(
+            base_url=keyed.http_url, headers={"authorization": f"Bearer {KEY}"}
+        ) as client:
+            record = (await client.get(f"/v1/sessions/{session_id}")).json()
+    finally:
+        stop_server(keyed)
+    assert _runs(record["transcript"]) == _shown(TURNS[:3])
+    assert any("/v1/stream?token=st_" in url for url in urls)
+    assert not any(KEY in url for url in urls)
