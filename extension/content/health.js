@@ -8,9 +8,9 @@
 // Sound is read from the page's own media elements (Meet plays each participant through
 // one), through an analyser: nothing is recorded or sent.
 
-import { captionsOn, findCaptions } from "./meet-dom.js";
+import { captionsOn, findCaptions, inCall } from "./meet-dom.js";
 
-const DEFAULTS = { notFoundMs: 8000, quietS: 30, soundDb: -50 };
+const DEFAULTS = { notFoundMs: 8000, quietS: 30, soundDb: -45 };
 
 export class CaptionHealth {
   constructor({ report, now = () => Date.now(), ...options } = {}) {
@@ -20,7 +20,8 @@ export class CaptionHealth {
     this.status = null;
     this.missingSince = null;
     this.soundSeconds = 0; // seconds with sound since the last caption change
-    this.meters = new Map(); // media element -> analyser
+    this.context = null; // one AudioContext for every meter
+    this.meters = new Map(); // audio track id -> { analyser, source }
   }
 
   /** A caption changed: the source is alive. */
@@ -33,6 +34,10 @@ export class CaptionHealth {
   check(doc = document) {
     const now = this.now();
     const found = findCaptions(doc);
+    if (!found && !inCall(doc)) {
+      this.missingSince = null; // the lobby, or the call was left: no captions expected
+      return null;
+    }
     if (!found) {
       this.missingSince ??= now;
       if (captionsOn(doc) === false) this.#set("captions_off");
@@ -47,7 +52,8 @@ export class CaptionHealth {
   }
 
   stop() {
-    for (const { context } of this.meters.values()) context.close();
+    this.context?.close();
+    this.context = null;
     this.meters.clear();
   }
 
@@ -57,31 +63,56 @@ export class CaptionHealth {
     this.report(status, quietSeconds);
   }
 
+  /** Does the call make sound now? Every audio track the page plays is metered (Meet
+   *  swaps a participant's stream by changing a media element's srcObject: meters follow
+   *  the tracks, and those of tracks gone are dropped). */
   #sounding(doc) {
+    const live = new Set();
     let loudest = -Infinity;
     for (const el of doc.querySelectorAll("audio, video")) {
-      const meter = this.#meter(el);
-      if (meter) loudest = Math.max(loudest, level(meter.analyser));
+      for (const track of tracksOf(el)) {
+        live.add(track.id);
+        const meter = this.#meter(track);
+        if (meter) loudest = Math.max(loudest, level(meter.analyser));
+      }
+    }
+    for (const [id, meter] of this.meters) {
+      if (!live.has(id)) {
+        meter.source.disconnect();
+        this.meters.delete(id);
+      }
     }
     return loudest > this.options.soundDb;
   }
 
-  #meter(el) {
-    if (this.meters.has(el)) return this.meters.get(el);
-    let meter = null;
+  #meter(track) {
+    if (this.meters.has(track.id)) return this.meters.get(track.id);
     try {
-      const stream = el.srcObject instanceof MediaStream ? el.srcObject : el.captureStream?.();
-      if (stream?.getAudioTracks().length) {
-        const context = new AudioContext();
-        const analyser = context.createAnalyser();
-        context.createMediaStreamSource(stream).connect(analyser);
-        meter = { context, analyser };
-      }
+      this.context ??= new AudioContext();
+      const source = this.context.createMediaStreamSource(new MediaStream([track]));
+      const analyser = this.context.createAnalyser();
+      source.connect(analyser);
+      const meter = { source, analyser };
+      this.meters.set(track.id, meter);
+      return meter;
     } catch {
-      meter = null; // a media element we may not read (another origin's): no opinion
+      return null; // a track we may not read (another origin's media): no opinion
     }
-    if (meter) this.meters.set(el, meter);
-    return meter;
+  }
+}
+
+const captured = new WeakMap(); // media element playing a file -> its captured stream (once)
+
+function tracksOf(el) {
+  try {
+    let stream = el.srcObject instanceof MediaStream ? el.srcObject : captured.get(el);
+    if (!stream && el.src && el.captureStream) {
+      stream = el.captureStream();
+      captured.set(el, stream);
+    }
+    return stream ? stream.getAudioTracks().filter((t) => t.readyState === "live") : [];
+  } catch {
+    return [];
   }
 }
 

@@ -1,7 +1,7 @@
 // The content script in a Google Meet tab: when the clinician starts a visit in captions
 // mode (a message from the panel), it follows Meet's captions and sends each caption to
 // the panel, in order, until the panel has kept it; and it says when the captions are
-// off, missing or quiet. Nothing is read before the visit starts or after it stops.
+// off, missing or quiet. Nothing said before the visit starts or after it stops is sent.
 
 import { CaptionFollower } from "./caption-follower.js";
 import { CaptionHealth } from "./health.js";
@@ -13,7 +13,8 @@ export function start() {
   chrome.runtime.onMessage.addListener((message, _sender, reply) => {
     if (message?.kind === "captions-start") {
       following?.stop();
-      following = new Following(message.tuning ?? {});
+      // what the last visit's panel had not kept yet still goes first
+      following = new Following(message.tuning ?? {}, following?.outbox ?? []);
       reply({ ok: true });
     } else if (message?.kind === "captions-stop") {
       const ending = following;
@@ -30,8 +31,8 @@ export function start() {
 }
 
 class Following {
-  constructor(tuning) {
-    this.outbox = []; // messages the panel has not kept yet, in order
+  constructor(tuning, carried) {
+    this.outbox = carried; // messages the panel has not kept yet, in order
     this.delivering = false;
     this.follower = new CaptionFollower({ ...tuning, send: (caption) => this.#post({ kind: "caption", caption }) });
     this.health = new CaptionHealth({
@@ -39,6 +40,9 @@ class Following {
       report: (status, quietSeconds) => this.#post({ kind: "source", status, quiet_s: quietSeconds }),
     });
     this.region = null;
+    // the captions on screen now were said before the visit started: not sent
+    const found = findCaptions();
+    if (found) this.follower.baseline(readBlocks(found.region));
     this.observer = new MutationObserver(() => this.#schedule());
     this.timer = setInterval(() => this.#check(), 1000);
     this.#check();

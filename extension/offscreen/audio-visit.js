@@ -2,17 +2,17 @@
 // two channels (microphone 0 = the clinician, tab 1 = the other people in the call) and
 // streamed with the client library; the service names each segment's speaker by channel.
 // It runs in the offscreen document, so it goes on while the panel is closed; every
-// event goes to `post(event, detail)` for the panel, and the messages so far are kept
-// for a panel that opens mid-visit.
+// event goes to `post(event, detail)` for the panel, and the transcript and note so far
+// are kept (a LiveModel) for a panel that opens mid-visit.
 
-import { IdbOutbox, MicCapture, StreamSession } from "../lib/index.js";
+import { IdbOutbox, LiveModel, MicCapture, StreamSession } from "../lib/index.js";
 
 export class AudioCaptureVisit {
   constructor({ settings, tabStream, post }) {
     this.settings = settings;
     this.tabStream = tabStream;
     this.post = post;
-    this.messages = []; // for a panel that opens mid-visit: replayed into its model
+    this.model = new LiveModel(); // for a panel that opens mid-visit
     this.state = "idle";
   }
 
@@ -29,7 +29,7 @@ export class AudioCaptureVisit {
     });
     for (const type of ["message", "state", "error"]) {
       this.session.addEventListener(type, (event) => {
-        if (type === "message") this.#keep(event.detail);
+        if (type === "message") this.model.receive(event.detail);
         if (type === "state") this.state = event.detail.state;
         this.post(type, event.detail);
       });
@@ -51,9 +51,10 @@ export class AudioCaptureVisit {
     return this.session.stop();
   }
 
-  #keep(message) {
-    if (message.type === "session" || message.type === "speakers") this.messages = this.messages.filter((m) => m.type !== message.type);
-    this.messages.push(message);
-    if (this.messages.length > 5000) this.messages = this.messages.slice(-5000);
+  /** A start that failed: the tab's capture, the playback and the session let go. */
+  async abandon() {
+    await this.capture?.stop().catch(() => {});
+    for (const track of this.tabStream.getTracks()) track.stop();
+    await this.playback?.close().catch(() => {});
   }
 }

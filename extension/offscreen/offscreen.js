@@ -22,8 +22,14 @@ chrome.runtime.onMessage.addListener((message, _sender, reply) => {
     if (message.kind === "audio-start") {
       if (visit) return { ok: false, error: "an audio visit is already running" };
       const tabStream = await tabAudio(message.streamId);
-      visit = new AudioCaptureVisit({ settings: message.settings, tabStream, post });
-      await visit.start();
+      const starting = new AudioCaptureVisit({ settings: message.settings, tabStream, post });
+      try {
+        await starting.start();
+      } catch (error) {
+        await starting.abandon(); // the tab's capture released: a new start can take it
+        throw error;
+      }
+      visit = starting;
       return { ok: true };
     }
     if (message.kind === "audio-stop") {
@@ -31,8 +37,12 @@ chrome.runtime.onMessage.addListener((message, _sender, reply) => {
       visit = null;
       return { ok: true, final: await ending?.stop() };
     }
+    if (message.kind === "authorize") {
+      visit?.session?.authorize(message.apiKey);
+      return { ok: true };
+    }
     if (message.kind === "audio-snapshot") {
-      return { running: Boolean(visit), state: visit?.state, messages: visit?.messages ?? [] };
+      return { running: Boolean(visit), state: visit?.state, model: visit?.model.snapshot() };
     }
     return { ok: false, error: `unknown request ${message.kind}` };
   };

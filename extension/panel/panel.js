@@ -19,6 +19,7 @@ const transcript = new TranscriptView({
 });
 let settings = await loadSettings();
 let visit = null;
+let sessionId = null;
 
 const STATE_TEXT = {
   idle: "Not started",
@@ -66,7 +67,10 @@ function follow(source) {
   visit = source;
   source.addEventListener("message", (event) => {
     model.receive(event.detail);
-    if (event.detail.type === "session") $("session-id").textContent = `Session ${event.detail.session_id}`;
+    if (event.detail.type === "session") {
+      sessionId = event.detail.session_id;
+      $("session-id").textContent = `Session ${sessionId}`;
+    }
   });
   source.addEventListener("state", (event) => showState(event.detail));
   source.addEventListener("error", (event) => showDetail(`${event.detail.code}: ${event.detail.message}`));
@@ -81,6 +85,12 @@ function highlight(item) {
 }
 
 model.addEventListener("segment", (event) => transcript.render(event.detail));
+model.addEventListener("reset", () => {
+  transcript.clear();
+  renderNote($("note"), model.note, highlight);
+  $("note-empty").hidden = false;
+  $("session-id").textContent = "";
+});
 model.addEventListener("note", () => {
   renderNote($("note"), model.note, highlight);
   $("note-empty").hidden = Boolean($("note").childElementCount);
@@ -98,6 +108,8 @@ async function start() {
       await chrome.tabs.create({ url: chrome.runtime.getURL("permission/mic.html") });
       throw new Error("Allow the microphone in the tab that opened, then start again.");
     }
+    visit?.close(); // the last visit's listeners go
+    model.reset(); // nothing of the last visit on screen
     const source = mode === "audio" ? new AudioVisit({ settings, tabId: tab.id }) : new CaptionsVisit({ settings, tabId: tab.id });
     follow(source);
     await source.start();
@@ -117,6 +129,12 @@ async function stop() {
   } catch (error) {
     showDetail(String(error.message ?? error));
   }
+}
+
+/** https, or http to this machine only (`make run`). */
+function secureEnough(url) {
+  const { protocol, hostname } = new URL(url);
+  return protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(hostname);
 }
 
 async function microphoneGranted() {
@@ -139,10 +157,14 @@ $("settings-form").addEventListener("submit", async (event) => {
     apiKey: $("api-key").value.trim(),
     clinician: $("clinician").value.trim() || "You",
   };
+  if (changes.apiKey && !secureEnough(changes.serviceUrl)) {
+    $("settings-saved").textContent = "Use an https:// service URL: over http the key would travel unencrypted.";
+    return;
+  }
   await saveSettings(changes);
   settings = { ...settings, ...changes };
   $("settings-saved").textContent = "Saved.";
-  if (visit?.session?.state === "needs_key") visit.session.authorize(settings.apiKey);
+  visit?.authorize(settings.apiKey); // a visit waiting for the key carries on
 });
 $("mode").addEventListener("change", () => saveSettings({ mode: $("mode").value }));
 $("use-audio").addEventListener("click", async () => {
@@ -158,7 +180,7 @@ $("download").addEventListener("click", () => {
   const blob = new Blob([JSON.stringify(model.note, null, 2)], { type: "application/json" });
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
-  link.download = `note-${visit?.session?.sessionId ?? "draft"}.json`;
+  link.download = `note-${sessionId ?? "draft"}.json`;
   link.click();
   URL.revokeObjectURL(link.href);
 });
@@ -176,7 +198,7 @@ async function carryOn() {
     const source = new AudioVisit({ settings, tabId: tab?.id });
     follow(source);
     const snapshot = await source.snapshot();
-    for (const message of snapshot.messages ?? []) model.receive(message);
+    if (snapshot.model) model.restore(snapshot.model);
     showState({ state: snapshot.state ?? "live" });
   }
 }

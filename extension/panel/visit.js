@@ -41,7 +41,11 @@ export class CaptionsVisit extends EventTarget {
     chrome.runtime.onMessage.addListener(this.onMessage);
     await this.session.open();
     const told = await tellTab(this.tabId, { kind: "captions-start", tuning: this.settings.tuning });
-    if (!told?.ok) throw new Error("the Meet tab does not answer: reload it, then start again");
+    if (!told?.ok) {
+      this.close();
+      this.session.stop().catch(() => {}); // nothing was said: the empty session ends
+      throw new Error("the Meet tab does not answer: reload it, then start again");
+    }
   }
 
   /** The panel was reloaded mid-visit: the kept session carries on; the tab, still
@@ -52,8 +56,18 @@ export class CaptionsVisit extends EventTarget {
       apiKey: this.settings.apiKey || null,
     });
     forward(this.session, this);
-    chrome.runtime.onMessage.addListener(this.onMessage);
+    // a visit another panel streams is left to it: this one takes none of its captions
+    if (this.session.state !== "elsewhere") chrome.runtime.onMessage.addListener(this.onMessage);
     return this.session;
+  }
+
+  authorize(apiKey) {
+    this.session?.authorize(apiKey);
+  }
+
+  /** Stop listening (a new visit starts, or this one failed to). */
+  close() {
+    chrome.runtime.onMessage.removeListener(this.onMessage);
   }
 
   async stop() {
@@ -64,6 +78,7 @@ export class CaptionsVisit extends EventTarget {
 
   #receive(message, sender, reply) {
     if (sender.tab?.id !== this.tabId) return false;
+    if (["finished", "refused", "elsewhere"].includes(this.session.state)) return false; // not ours
     if (message?.kind === "caption") {
       const caption = { ...message.caption };
       if (caption.speaker === "You" && this.settings.clinician) caption.speaker = this.settings.clinician;
@@ -107,6 +122,14 @@ export class AudioVisit extends EventTarget {
       settings: this.settings,
     });
     if (!answer?.ok) throw new Error(answer?.error ?? "the audio capture did not start");
+  }
+
+  authorize(apiKey) {
+    chrome.runtime.sendMessage({ target: "offscreen", kind: "authorize", apiKey }).catch(() => {});
+  }
+
+  close() {
+    chrome.runtime.onMessage.removeListener(this.onMessage);
   }
 
   /** The transcript and note so far (a panel opened mid-visit). */

@@ -190,8 +190,14 @@ LATE_REVISION = """async () => {
     await session.open();
     await session.pushCaption({ caption_id: 'a', speaker: 'Maria', text: 'I take lisinopril' });
     await finalised();  // quiet for longer than the service waits: final there
+    // revisions queued after it was made final: each goes on as the one continuation
+    for (const text of ['every', 'every morning', 'every Morning with water']) {
+        const revision = `I take lisinopril ${text}`;
+        session.pushCaption({ caption_id: 'a', speaker: 'Maria', text: revision });
+    }
     await session.pushCaption({
-        caption_id: 'a', speaker: 'Maria', text: 'I take lisinopril every morning' });
+        caption_id: 'a', speaker: 'Maria', text: 'I take lisinopril every morning with water',
+        final: true });
     await session.pushCaption({ caption_id: 'b', speaker: 'Dr. Rivera', text: 'Thank you.' });
     const final = await session.stop();
     const refused = seen.filter((m) => m.type === 'error').map((m) => m.code);
@@ -218,6 +224,7 @@ async def test_a_caption_revised_after_the_service_made_it_final_loses_no_words(
     assert result["refused"] == ["caption_final"]  # seen, and carried on
     assert result["transcript"] == [
         ["Maria", "I take lisinopril"],
-        ["Maria", "every morning"],  # the words beyond the final text, as the next caption
+        # the words beyond the final text, once, as the next caption
+        ["Maria", "every morning with water"],
         ["Dr. Rivera", "Thank you."],
     ]

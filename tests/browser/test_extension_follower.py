@@ -16,7 +16,8 @@ pytestmark = pytest.mark.browser
 
 #: Steps: ["blocks", t, [[block, speaker, text], ...]] shows the region at time t (blocks
 #: named by a letter: the same letter is the same element; "A'" a re-render of A's turn
-#: as a new element), ["tick", t], ["flush"]. Returns what was sent, as
+#: as a new element), ["baseline", t, [...]] (on screen when following starts), ["tick", t],
+#: ["flush"]. Returns what was sent, as
 #: [caption_id, speaker, text, final].
 FOLLOW = """async (steps) => {
     const { CaptionFollower } = await import('/content/caption-follower.js');
@@ -29,6 +30,7 @@ FOLLOW = """async (steps) => {
     for (const [kind, t, blocks] of steps) {
         now = t ?? now;
         const shown = (blocks ?? []).map(([n, speaker, text]) => ({ el: el(n), speaker, text }));
+        if (kind === 'baseline') follower.baseline(shown);
         if (kind === 'blocks') follower.update(shown);
         if (kind === 'tick') follower.tick();
         if (kind === 'flush') follower.flush();
@@ -98,4 +100,89 @@ async def test_a_re_rendered_turn_keeps_its_caption_and_a_vanished_one_is_final(
         ["c-1", "Maria", "No chest pain", False],
         ["c-1", "Maria", "No chest pain at all", False],  # the same caption, revised
         ["c-1", "Maria", "No chest pain at all", True],
+    ]
+
+
+async def test_what_was_on_screen_before_the_visit_is_not_sent(page: Page) -> None:
+    sent = await _follow(page, [
+        ["baseline", 0, [["A", "Maria", "Small talk before the visit"]]],
+        ["blocks", 100, [["A", "Maria", "Small talk before the visit"]]],
+        ["blocks", 200, [["A", "Maria", "Small talk before the visit"],
+                         ["B", "You", "Shall we start?"]]],
+        ["flush"],
+    ])  # fmt: skip
+    assert sent == [
+        ["c-1", "You", "Shall we start?", False],
+        ["c-1", "You", "Shall we start?", True],
+    ]
+
+
+async def test_words_after_a_repeated_or_corrected_final_tail_are_all_kept(page: Page) -> None:
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Maria", "Yes."]]],
+        ["tick", 3100],
+        ["blocks", 3200, [["A", "Maria", "Yes. I think so, yes"]]],  # the tail word again
+        ["tick", 6400],
+        ["blocks", 6500, [["A", "Maria", "Yes. I think so, yes, for awhile and then stop"]]],
+        ["flush"],
+    ])  # fmt: skip
+    assert [s[2] for s in sent if s[3]] == ["Yes.", "I think so, yes", "for awhile and then stop"]
+
+
+async def test_a_block_meet_clears_and_starts_over_loses_nothing(page: Page) -> None:
+    long = "one two three four five six seven eight nine ten"
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Maria", long]]],
+        ["blocks", 900, [["A", "Maria", "eleven twelve"]]],  # Meet cut the monologue
+        ["flush"],
+    ])  # fmt: skip
+    assert [s[2] for s in sent if s[3]] == [long, "eleven twelve"]
+
+
+async def test_a_copy_shown_for_a_moment_or_a_final_turn_re_rendered_is_not_sent_again(
+    page: Page,
+) -> None:
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Maria", "No chest pain"]]],
+        ["blocks", 100, [["A", "Maria", "No chest pain"], ["A2", "Maria", "No chest pain"]]],
+        ["blocks", 200, [["A", "Maria", "No chest pain"], ["B", "You", "Good."]]],
+        # the region re-created: new elements for the same turns
+        ["blocks", 300, [["A'", "Maria", "No chest pain"], ["B'", "You", "Good."]]],
+        ["flush"],
+    ])  # fmt: skip
+    assert sent == [
+        ["c-1", "Maria", "No chest pain", False],
+        ["c-1", "Maria", "No chest pain", True],
+        ["c-2", "You", "Good.", False],
+        ["c-2", "You", "Good.", True],
+    ]
+
+
+async def test_a_long_monologue_is_cut_into_captions_the_service_accepts(page: Page) -> None:
+    word = "blah "
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Maria", word * 150]]],
+        ["blocks", 100, [["A", "Maria", word * 250]]],
+        ["flush"],
+    ])  # fmt: skip
+    finals = [s[2] for s in sent if s[3]]
+    assert " ".join(finals).split() == (word * 250).split()  # every word once
+    assert all(len(text) <= 1000 for text in finals)
+
+
+async def test_a_new_turn_opening_like_an_old_one_is_a_new_caption(page: Page) -> None:
+    """Not a re-render: the earlier turn scrolled away long ago (a regression: the new
+    turn's first word matched the old turn's, and its words were taken as already sent)."""
+    sent = await _follow(page, [
+        ["blocks", 0, [["A", "Maria", "I have had a cough for three days"]]],
+        ["blocks", 100, [["A", "Maria", "I have had a cough for three days"],
+                         ["B", "You", "Okay."]]],
+        ["blocks", 5000, [["B", "You", "Okay."], ["C", "Maria", "I"]]],
+        ["blocks", 5100, [["B", "You", "Okay."], ["C", "Maria", "I take aspirin"]]],
+        ["flush"],
+    ])  # fmt: skip
+    assert [s[2] for s in sent if s[3]] == [
+        "I have had a cough for three days",
+        "Okay.",
+        "I take aspirin",
     ]

@@ -168,3 +168,19 @@ async def test_separate_channels_stay_available(make_session: MakeSession) -> No
         ("seg-0000-ch0", "clinician", "any pain"),
         ("seg-0000-ch1", "patient", "no"),
     ]
+
+
+class NoSpansSTT(SpeechToText):
+    """Text, with an empty list of times (a provider whose timed answer came back bare)."""
+
+    name = "bare"
+
+    async def _transcribe_impl(self, request: TranscriptionRequest) -> Heard:
+        return Heard("I take aspirin", ())
+
+
+async def test_text_without_any_timed_span_is_not_lost(make_session: MakeSession) -> None:
+    session, _ = await make_session(NoSpansSTT(timeout_s=5), KeywordExtractor(), audio=STEREO)
+    await session.accept_chunk(_conversation((1, 0.5, 4.5)))
+    result = await session.stop()
+    assert [(s.speaker, s.text) for s in result.transcript] == [("patient", "I take aspirin")]

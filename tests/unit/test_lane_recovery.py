@@ -107,6 +107,12 @@ async def test_a_mixed_windows_turns_make_one_window_closed_for_its_final_pass()
     assert transcriber.window is None
     window = transcriber.finals.get_nowait()
     assert (window.seqs, window.sent) == ([0, 1], ["seg-0000", "seg-0000-t2"])
+    assert (window.start_s, window.end_s) == (0, 10)  # the chunks' span, not the turns'
+    # the turns as they were, in the window's time, should its final pass fail
+    assert [(t.text, t.start, t.end) for t in window.spans] == [
+        (" words", 0.2, 1.2),
+        (" words", 6.0, 7.0),
+    ]
     assert window.audio[0].channels == 2  # heard whole, to be split again
     assert [c[0] for c in _queued(transcriber)] == [2]  # never transcribed: queued
 

@@ -135,8 +135,13 @@ class Transcriber:
             last_seq = max(p.chunk_seq for p in parts)
             window = Window(
                 first_seq=first_seq,
-                start_s=min(p.start for p in parts),
-                end_s=max(p.end for p in parts),
+                # where the window's audio starts (a turn may start later in it)
+                start_s=by_seq[first_seq].start_s if first_seq in by_seq else parts[0].start,
+                end_s=(
+                    by_seq[last_seq].start_s + by_seq[last_seq].duration_s
+                    if last_seq in by_seq
+                    else max(p.end for p in parts)
+                ),
                 lane=self.lane,
             )
             for seq in range(first_seq, last_seq + 1):
@@ -146,6 +151,12 @@ class Transcriber:
                     window.failed.append(seq)
             window.interim = [" ".join(p.text for p in parts)]
             window.sent = [p.id for p in parts]
+            if self.channel_roles is not None:  # the turns as they were, should the final pass fail
+                window.spans = [
+                    TimedText(" " + p.text, p.start - window.start_s, p.end - window.start_s)
+                    for p in parts
+                    if p.text
+                ]
             window.emitted = True
             window.arrived_at = time.monotonic()
             # On a channel, a later chunk already done for it means the window had closed
@@ -279,7 +290,7 @@ class Transcriber:
             offset = start_s - window.start_s
             window.spans += [
                 TimedText(s.text, s.start + offset, s.end + offset)
-                for s in (spans if spans is not None else _untimed(text, audio.duration_s))
+                for s in (spans or _untimed(text, audio.duration_s))
             ]
         window.seqs.append(seq)
         window.audio.append(audio)
@@ -339,7 +350,7 @@ class Transcriber:
                     await self._publish_window(
                         window,
                         text=text,
-                        spans=spans if spans is not None else _untimed(text, window.duration_s),
+                        spans=spans or _untimed(text, window.duration_s),
                         provider=provider,
                         latency_ms=round((time.monotonic() - window.arrived_at) * 1000, 1),
                         final=True,

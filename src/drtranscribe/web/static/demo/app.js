@@ -38,6 +38,7 @@ function showState({ state, bufferedSeconds }) {
   const text = (STATE_TEXT[state] ?? state) + buffered;
   if (pill.textContent !== text) pill.textContent = text; // a status is announced on change
   if ((state === "finished" || state === "refused") && capture) endCapture();
+  if (state === "refused") $("start").disabled = false; // a new visit can start
   if (state === "needs_key") {
     askForKey("Enter the API key to continue this visit: its audio is kept in this browser.");
   }
@@ -69,6 +70,11 @@ model.addEventListener("note", () => {
   $("note").classList.remove("stale");
 });
 model.addEventListener("stale", () => $("note").classList.add("stale"));
+model.addEventListener("reset", () => {
+  transcript.clear();
+  renderNote($("note"), model.note, highlight);
+  $("note-empty").hidden = false;
+});
 
 function tick() {
   const seconds = Math.floor((Date.now() - startedAt) / 1000);
@@ -105,6 +111,10 @@ async function startMicrophone() {
 async function start() {
   $("start").disabled = true;
   try {
+    if (session && ["finished", "refused", "elsewhere"].includes(session.state)) {
+      session = null; // a new visit: nothing of the last one on screen
+      model.reset();
+    }
     if (!session) {
       const outbox = await IdbOutbox.open();
       const opened = new StreamSession({ outbox, apiKey, metadata: { encounter: "demo" } });
@@ -164,6 +174,8 @@ async function stop() {
   await endCapture();
   const final = await session.stop();
   model.receive(final);
+  $("start").textContent = "Start a new visit";
+  $("start").disabled = false;
   $("status-detail").textContent = `Note version ${final.note_version}, ${final.transcript.length} segments`;
 }
 

@@ -59,6 +59,13 @@ export class TranscriptView {
     }
   }
 
+  /** No rows: a new visit. */
+  clear() {
+    this.list.replaceChildren();
+    this.empty.hidden = false;
+    this.announcer.textContent = "";
+  }
+
   /** Mark the rows of `ids` (a note item's evidence) and bring the first into view. */
   highlight(ids) {
     for (const row of this.list.querySelectorAll(".segment")) {

@@ -5,4 +5,5 @@ export { LiveModel } from "./live-model.js";
 export { MicCapture, SAMPLE_RATE } from "./capture.js";
 export { IdbOutbox } from "./idb-outbox.js";
 export { MemoryOutbox } from "./outbox.js";
+export { CaptionContinuations, wordsBeyond } from "./caption-continuation.js";
 export { StreamSession } from "./session.js";

@@ -8,10 +8,31 @@ import { applyPatch } from "./jsonpatch.js";
 export class LiveModel extends EventTarget {
   constructor() {
     super();
+    this.reset();
+  }
+
+  /** Empty again, for the next visit ("reset" event): nothing of the last one is kept. */
+  reset() {
     this.segments = new Map(); // id -> segment, in first-seen order
     this.note = structuredClone(EMPTY_NOTE);
     this.noteVersion = 0;
+    this.stale = false;
     this.evidence = new Map(); // note item id -> the segment ids it rests on
+    this.dispatchEvent(new CustomEvent("reset"));
+  }
+
+  /** Take over a model kept elsewhere (`snapshot()` of another LiveModel: a panel opened
+   *  while the visit runs in another context). */
+  restore({ transcript, note, noteVersion }) {
+    for (const segment of transcript) this.#segment(segment);
+    this.note = note;
+    this.noteVersion = noteVersion;
+    this.#collectEvidence(note);
+    this.dispatchEvent(new CustomEvent("note", { detail: { version: this.noteVersion } }));
+  }
+
+  snapshot() {
+    return { transcript: this.transcript(), note: this.note, noteVersion: this.noteVersion };
   }
 
   /** Feed one server message; returns true when the model changed. */

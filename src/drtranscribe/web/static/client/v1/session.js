@@ -10,6 +10,7 @@
 // needs_key (resuming needs the API key again: `authorize(key)`), finished, refused,
 // elsewhere.
 
+import { CaptionContinuations } from "./caption-continuation.js";
 import { MemoryOutbox } from "./outbox.js";
 
 // Refusals a reconnect cannot change: the session is over for this client.
@@ -37,7 +38,8 @@ export class StreamSession extends EventTarget {
     this.input = input;
     this.speakers = speakers;
     this.control = new Map(); // type -> the latest control message not yet sent
-    this.captionsHeld = new Map(); // caption_id -> {text, speaker} the service has stored
+    this.continuations = new CaptionContinuations(); // captions finalised under us
+    this.sentCaption = null; // the caption in flight, as routed
     this.sampleRate = sampleRate;
     this.channelRoles = channelRoles;
     this.channels = channelRoles ? channelRoles.length : 1;
@@ -140,7 +142,8 @@ export class StreamSession extends EventTarget {
 
   #enqueue(payload, seconds) {
     if (ENDED.has(this.state) || this.stopping) return Promise.resolve(false);
-    this.pushes = this.pushes.then(async () => {
+    // one failed write must not stop every later input: the chain goes on after it
+    this.pushes = this.pushes.catch(() => {}).then(async () => {
       const seq = this.nextLocal; // numbered only once it is safely stored
       await this.outbox.add(seq, payload, seconds);
       this.nextLocal = seq + 1;
@@ -272,6 +275,7 @@ export class StreamSession extends EventTarget {
         this.resumeToken = message.resume_token;
         this.nextSeq = message.next_seq;
         this.attempt = 0;
+        await this.#storedUpTo(message.next_seq); // inputs stored whose ack was lost
         await this.outbox.deleteBelow(message.next_seq);
         await this.#save();
         this.#setState(message.resumed ? "resumed" : "live");
@@ -280,7 +284,7 @@ export class StreamSession extends EventTarget {
       case "ack":
         if (message.seq !== this.inflight) break;
         clearTimeout(this.ackTimer);
-        await this.#held(message.seq);
+        if (this.sentCaption) this.continuations.stored(this.sentCaption);
         await this.outbox.delete(message.seq);
         this.nextSeq = message.seq + 1;
         this.inflight = null;
@@ -324,22 +328,12 @@ export class StreamSession extends EventTarget {
     }, wait);
   }
 
-  /** A revision of a caption the service already made final (it was quiet for longer
-   *  than the service waits) is not lost: its words beyond what the service holds become
-   *  a new caption under the same number; with nothing beyond, the held words are sent
-   *  again (a no-op the service stores), so the numbering goes on either way. */
-  async #afterFinal(ws, seq) {
-    this.inflight = "waiting";
-    const refused = (await this.outbox.get(seq))?.bytes;
-    const held = this.captionsHeld.get(refused.caption_id) ?? { text: "", speaker: null };
-    const beyond = refused.text.startsWith(held.text) ? refused.text.slice(held.text.length) : refused.text;
-    const replacement = beyond.trim()
-      ? { ...refused, caption_id: `${refused.caption_id}+${seq}`, text: beyond.trim() }
-      : { ...refused, text: held.text, speaker: held.speaker };
-    await this.outbox.add(seq, replacement, 0);
-    if (ws !== this.ws || this.inflight !== "waiting") return;
+  /** A revision of a caption the service already made final: its words go on as a
+   *  continuation caption (caption-continuation.js), under the same number. */
+  #afterFinal(ws, seq) {
+    this.continuations.refused(this.sentCaption, seq);
     this.inflight = null;
-    this.#pump();
+    if (ws === this.ws) this.#pump();
   }
 
   async #end(reason) {
@@ -357,8 +351,13 @@ export class StreamSession extends EventTarget {
     if (this.inflight !== null || ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
     if (next) {
       const seq = (this.inflight = this.nextSeq);
-      const isAudio = next.bytes instanceof ArrayBuffer;
-      ws.send(isAudio ? next.bytes : JSON.stringify({ type: "caption", seq, ...next.bytes }));
+      if (next.bytes instanceof ArrayBuffer) {
+        this.sentCaption = null;
+        ws.send(next.bytes);
+      } else {
+        this.sentCaption = this.continuations.route(next.bytes);
+        ws.send(JSON.stringify({ type: "caption", seq, ...this.sentCaption }));
+      }
       clearTimeout(this.ackTimer);
       this.ackTimer = setTimeout(() => {
         if (ws === this.ws && this.inflight === seq) this.#abandon(ws);
@@ -369,11 +368,13 @@ export class StreamSession extends EventTarget {
     }
   }
 
-  /** Captions: the text the service holds of each caption (its last acked revision). */
-  async #held(seq) {
+  /** A resumed session stored every input before `nextSeq` (some acks were lost). */
+  async #storedUpTo(nextSeq) {
     if (this.input !== "captions") return;
-    const caption = (await this.outbox.get(seq))?.bytes;
-    if (caption) this.captionsHeld.set(caption.caption_id, { text: caption.text, speaker: caption.speaker ?? null });
+    for (let seq = this.nextSeq; seq < nextSeq; seq++) {
+      const caption = (await this.outbox.get(seq))?.bytes;
+      if (caption) this.continuations.stored(this.continuations.route(caption));
+    }
   }
 
   /** A connection that stopped answering (no ack, no close: a dead network path): left
