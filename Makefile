@@ -2,7 +2,7 @@
 UV ?= uv
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck bench schemas verify extension
+.PHONY: install run test lint typecheck bench schemas verify extension load
 
 install:  ## create .venv with the locked dependencies
 	$(UV) sync --frozen
@@ -17,9 +17,12 @@ verify: install  ## the verification list against real processes: a pass/fail ta
 	$(UV) run --frozen python scripts/verify.py
 
 lint: install
-	$(UV) run --frozen ruff check src devtools tests bench scripts fuzz
-	$(UV) run --frozen ruff format --check src devtools tests bench scripts fuzz
+	$(UV) run --frozen ruff check src devtools tests bench scripts fuzz locustfile.py
+	$(UV) run --frozen ruff format --check src devtools tests bench scripts fuzz locustfile.py
 	$(UV) run --frozen mypy
+
+load: install  ## capacity of one process: a fake provider, the service and a headless locust run
+	$(UV) run --frozen python bench/load.py
 
 extension: install  ## the Chrome extension for Meet, loadable unpacked (build/extension) and zipped (dist/)
 	$(UV) run --frozen python -m devtools.extension build

@@ -30,6 +30,7 @@ class ServerProcess:
     data_dir: Path
     lines: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
+    redis_url: str | None = None  # set by serving(): its own embedded Redis
     _arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for_line(self, text: str, *, after: int = 0, timeout_s: float = 30) -> str:
@@ -137,6 +138,7 @@ async def serving(prefix: str, env: dict[str, str] | None = None) -> AsyncIterat
     await redis.start()
     try:
         server = start(tmp / "server", {"DRT_REDIS_URL": redis.url, **(env or {})})
+        server.redis_url = redis.url
         try:
             yield server
         finally:

@@ -28,6 +28,8 @@ SHARED = {
     STATIC / "client" / "v1": "lib",
     STATIC / "demo" / "note-view.js": "lib/note-view.js",
     STATIC / "demo" / "transcript-view.js": "lib/transcript-view.js",
+    STATIC / "demo" / "connection-view.js": "lib/connection-view.js",
+    STATIC / "demo" / "visit-view.js": "lib/visit-view.js",
     STATIC / "demo" / "app.css": "lib/app.css",
 }
 

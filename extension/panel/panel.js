@@ -3,36 +3,25 @@
 // captions watchdog's warnings with the way out (audio mode).
 
 import { IdbOutbox, LiveModel } from "../lib/index.js";
-import { noteAsText, renderNote } from "../lib/note-view.js";
-import { TranscriptView } from "../lib/transcript-view.js";
+import { showConnection } from "../lib/connection-view.js";
+import { noteAsText } from "../lib/note-view.js";
+import { showVisit } from "../lib/visit-view.js";
 import { meetingTab } from "./meet-tab.js";
 import { loadSettings, saveSettings } from "./settings.js";
 import { AudioVisit, CaptionsVisit, audioVisitRunning } from "./visit.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new LiveModel();
-const transcript = new TranscriptView({
-  list: $("transcript"),
-  empty: $("transcript-empty"),
+showVisit(model, {
+  transcript: $("transcript"),
+  transcriptEmpty: $("transcript-empty"),
   announcer: $("announcer"),
-  model,
+  note: $("note"),
+  noteEmpty: $("note-empty"),
 });
 let settings = await loadSettings();
 let visit = null;
 let sessionId = null;
-
-const STATE_TEXT = {
-  idle: "Not started",
-  connecting: "Connecting…",
-  live: "Live",
-  reconnecting: "Reconnecting…",
-  resumed: "Resumed",
-  offline: "Offline",
-  needs_key: "Needs the API key",
-  finished: "Visit ended",
-  refused: "Refused by the service",
-  elsewhere: "Open elsewhere",
-};
 
 const PROBLEMS = {
   captions_off: "Captions are off in Meet: nothing is being transcribed. Turn them on (the CC button, or press c), or use the call's audio.",
@@ -41,11 +30,7 @@ const PROBLEMS = {
 };
 
 function showState({ state, bufferedSeconds = 0 }) {
-  const pill = $("connection");
-  pill.className = `pill ${state}`;
-  const buffered = bufferedSeconds > 5 ? ` · ${Math.round(bufferedSeconds)} s buffered` : "";
-  const text = (STATE_TEXT[state] ?? state) + buffered;
-  if (pill.textContent !== text) pill.textContent = text;
+  showConnection($("connection"), { state, bufferedSeconds });
   const running = !["idle", "finished", "refused", "elsewhere"].includes(state);
   $("start").disabled = running;
   $("stop").disabled = !running;
@@ -77,24 +62,7 @@ function follow(source) {
   source.addEventListener("source", (event) => showProblem(event.detail.status));
 }
 
-function highlight(item) {
-  transcript.highlight(new Set(model.evidence.get(item.id) ?? item.evidence ?? []));
-  for (const button of document.querySelectorAll(".note-item")) {
-    button.classList.toggle("selected", button.dataset.itemId === item.id);
-  }
-}
-
-model.addEventListener("segment", (event) => transcript.render(event.detail));
-model.addEventListener("reset", () => {
-  transcript.clear();
-  renderNote($("note"), model.note, highlight);
-  $("note-empty").hidden = false;
-  $("session-id").textContent = "";
-});
-model.addEventListener("note", () => {
-  renderNote($("note"), model.note, highlight);
-  $("note-empty").hidden = Boolean($("note").childElementCount);
-});
+model.addEventListener("reset", () => ($("session-id").textContent = ""));
 
 async function start() {
   $("start").disabled = true;

@@ -21,6 +21,7 @@ from drtranscribe.api.tracing import TraceContextMiddleware
 from drtranscribe.config import Settings
 from drtranscribe.errors import ConfigError, StorageError
 from drtranscribe.logging import configure_logging
+from drtranscribe.loop_watch import freeze_startup_objects, watching_the_loop
 from drtranscribe.runtime import services_for
 
 log = structlog.get_logger(__name__)
@@ -96,6 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.startup_failed = True
                 raise
             app.state.services = services
+            await stack.enter_async_context(watching_the_loop(services.metrics))
+            if settings.gc_freeze:
+                freeze_startup_objects()
             log.info(
                 "service.ready",
                 stt_chain=services.stt.names,

@@ -310,6 +310,11 @@ class Settings(BaseSettings):
     log_phi: bool = Field(
         default=False, description="Debug only: allow transcript/note content in logs."
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description="Move the objects start-up made out of the garbage collector's reach "
+        "(shorter collection pauses under load; off only to measure the difference).",
+    )
     stt_chain: list[str] = Field(
         default_factory=lambda: ["groq", "gemini", "openai", "local_whisper"],
         description="Speech-to-text providers in order; those without a key are skipped.",

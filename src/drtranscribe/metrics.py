@@ -60,6 +60,17 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.loop_lag = Histogram(
+            "drt_event_loop_lag_seconds",
+            "How late the event loop ran a 50 ms wake-up: the stall every session waited out.",
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+            registry=self.registry,
+        )
+        self.loop_lag_max = Gauge(
+            "drt_event_loop_lag_max_seconds",
+            "The longest event-loop stall since the process started.",
+            registry=self.registry,
+        )
         self.active_sessions = Gauge(
             "drt_active_sessions", "WebSocket sessions streaming on this instance.",
             registry=self.registry,

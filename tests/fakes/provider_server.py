@@ -308,8 +308,18 @@ class _CutShort(Response):
 class FakeProviderServer:
     """The fake. ``start()`` / ``stop()`` from the test thread; state is lock-protected."""
 
-    def __init__(self, *, api_key: str = API_KEY) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = API_KEY,
+        default: Behaviour | None = None,
+        keep_requests: bool = True,
+    ) -> None:
+        """``default``: how an unscripted request is answered (``Ok()``); a load benchmark
+        gives it a delay and ``keep_requests=False`` (nothing recorded, memory flat)."""
         self.api_key = api_key
+        self.default = default or Ok()
+        self.keep_requests = keep_requests
         self._lock = threading.Lock()
         self._recorded = threading.Condition(self._lock)  # notified on every request
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
@@ -504,7 +514,8 @@ class FakeProviderServer:
             text=text,
         )
         with self._lock:
-            self._requests.append(recorded)
+            if self.keep_requests:
+                self._requests.append(recorded)
             self._recorded.notify_all()
         return recorded
 
@@ -517,7 +528,7 @@ class FakeProviderServer:
             return self._error(rec, Status(404))
         with self._lock:
             queue = self._scripts[rec.route]
-            behaviour: Behaviour = queue.popleft() if queue else Ok()
+            behaviour: Behaviour = queue.popleft() if queue else self.default
         delay = getattr(behaviour, "delay_s", 0.0)
         if delay:
             await asyncio.sleep(delay)  # scripted provider latency, inside the server

@@ -1,16 +1,18 @@
 // The demo EMR encounter: microphone -> service -> live transcript and note.
 
 import { IdbOutbox, LiveModel, MicCapture, StreamSession } from "/client/v1/index.js";
-import { noteAsText, renderNote } from "./note-view.js";
-import { TranscriptView } from "./transcript-view.js";
+import { showConnection } from "./connection-view.js";
+import { noteAsText } from "./note-view.js";
+import { showVisit } from "./visit-view.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new LiveModel();
-const transcript = new TranscriptView({
-  list: $("transcript"),
-  empty: $("transcript-empty"),
+showVisit(model, {
+  transcript: $("transcript"),
+  transcriptEmpty: $("transcript-empty"),
   announcer: $("announcer"),
-  model,
+  note: $("note"),
+  noteEmpty: $("note-empty"),
 });
 let session = null;
 let apiKey = null; // in memory only: never stored, never in a URL
@@ -18,25 +20,8 @@ let capture = null;
 let startedAt = 0;
 let clock = null;
 
-const STATE_TEXT = {
-  idle: "Not started",
-  connecting: "Connecting…",
-  live: "Live",
-  reconnecting: "Reconnecting…",
-  resumed: "Resumed",
-  offline: "Offline",
-  needs_key: "Needs the API key",
-  finished: "Visit ended",
-  refused: "Refused by the service",
-  elsewhere: "Open in another tab",
-};
-
 function showState({ state, bufferedSeconds }) {
-  const pill = $("connection");
-  pill.className = `pill ${state}`;
-  const buffered = bufferedSeconds > 5 ? ` · ${Math.round(bufferedSeconds)} s buffered` : "";
-  const text = (STATE_TEXT[state] ?? state) + buffered;
-  if (pill.textContent !== text) pill.textContent = text; // a status is announced on change
+  showConnection($("connection"), { state, bufferedSeconds });
   if ((state === "finished" || state === "refused") && capture) endCapture();
   if (state === "refused") $("start").disabled = false; // a new visit can start
   if (state === "needs_key") {
@@ -53,28 +38,6 @@ async function endCapture() {
   $("level").value = 0;
   await ending?.stop();
 }
-
-function highlight(item) {
-  transcript.highlight(new Set(model.evidence.get(item.id) ?? item.evidence ?? []));
-  for (const button of document.querySelectorAll(".note-item")) {
-    button.classList.toggle("selected", button.dataset.itemId === item.id);
-  }
-}
-
-model.addEventListener("segment", (event) => transcript.render(event.detail));
-model.addEventListener("note", () => {
-  const focused = document.activeElement?.dataset?.itemId;
-  renderNote($("note"), model.note, highlight);
-  if (focused) document.querySelector(`[data-item-id="${CSS.escape(focused)}"]`)?.focus();
-  $("note-empty").hidden = Boolean($("note").childElementCount);
-  $("note").classList.remove("stale");
-});
-model.addEventListener("stale", () => $("note").classList.add("stale"));
-model.addEventListener("reset", () => {
-  transcript.clear();
-  renderNote($("note"), model.note, highlight);
-  $("note-empty").hidden = false;
-});
 
 function tick() {
   const seconds = Math.floor((Date.now() - startedAt) / 1000);
