@@ -4,8 +4,10 @@ extension sends the clinician's microphone on channel 0 and the meeting's audio 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -40,3 +42,21 @@ def two_channel(
         end = int(min(upper, turn.end_s + margin_s) * rate)
         out[start:end, roles.index(turn.role)] = mono[start:end]
     return PcmAudio(samples=out, sample_rate=rate)
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+
+
+def fixture_turns(name: str) -> list[TimedTurn]:
+    """The timed, labelled turns of a committed consultation fixture (its manifest)."""
+    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+    return [
+        TimedTurn(t["speaker"], t["start_s"], t["end_s"], t["text"])
+        for t in manifest[name]["turns"]
+    ]
+
+
+def one_channel(audio: PcmAudio, channel: int) -> PcmAudio:
+    """Channel ``channel`` of ``audio``, as mono (one speaker's side, e.g. for a fake
+    microphone)."""
+    return PcmAudio(samples=audio.samples[:, channel : channel + 1], sample_rate=audio.sample_rate)

@@ -12,13 +12,7 @@ import { AudioVisit, CaptionsVisit, audioVisitRunning } from "./visit.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new LiveModel();
-showVisit(model, {
-  transcript: $("transcript"),
-  transcriptEmpty: $("transcript-empty"),
-  announcer: $("announcer"),
-  note: $("note"),
-  noteEmpty: $("note-empty"),
-});
+showVisit(model);
 let settings = await loadSettings();
 let visit = null;
 let sessionId = null;

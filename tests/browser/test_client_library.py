@@ -160,3 +160,26 @@ def test_the_empty_note_is_the_services() -> None:
     literal = source[source.index("Object.freeze(") + len("Object.freeze(") : source.rindex(");")]
     as_json = re.sub(r",(\s*})", r"\1", re.sub(r"(\w+):", r'"\1":', literal))
     assert json.loads(as_json) == ClinicalNote().model_dump(mode="json")
+
+
+async def test_a_reset_model_holds_nothing_of_the_last_visit(page: Page) -> None:
+    """A new visit's note versions start at 1 again: a model not reset would skip them."""
+    result = await page.evaluate(
+        """async () => {
+            const { LiveModel, EMPTY_NOTE } = await import('/client/v1/index.js');
+            const model = new LiveModel();
+            const segment = { id: 'seg-0000', first_chunk_seq: 0, start: 0, text: 'old visit' };
+            model.receive({ type: 'transcript', segment });
+            const aspirin = { id: 'med-a', name: 'aspirin' };
+            const med = { op: 'add', path: '/medications/-', value: aspirin };
+            model.receive({ type: 'note', version: 1, patch: [med] });
+            let resets = 0;
+            model.addEventListener('reset', () => resets++);
+            model.reset();
+            const emptied = model.transcript().length === 0 && model.noteVersion === 0
+                && JSON.stringify(model.note) === JSON.stringify(EMPTY_NOTE);
+            const applied = model.receive({ type: 'note', version: 1, patch: [med] });
+            return { resets, emptied, applied, meds: model.note.medications.length };
+        }"""
+    )
+    assert result == {"resets": 1, "emptied": True, "applied": True, "meds": 1}

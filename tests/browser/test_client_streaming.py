@@ -6,37 +6,23 @@ with each channel's speaker."""
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools.stereo import TimedTurn, two_channel
+from devtools.stereo import fixture_turns, one_channel, two_channel
 from playwright.async_api import Browser, Page, Route
 
 from drtranscribe.audio.file import load_audio_file
-from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import encode_wav
 from tests.browser.conftest import launch
 from tests.browser.proxy import SwitchableProxy
-from tests.conftest import FIXTURES, ServerProcess, SpeechFixture, start_server, stop_server
+from tests.conftest import ServerProcess, SpeechFixture, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
 CHUNK_S = 5
-
-
-def _turns(fixture: SpeechFixture) -> list[TimedTurn]:
-    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
-    return [
-        TimedTurn(t["speaker"], t["start_s"], t["end_s"], t["text"])
-        for t in manifest[fixture.name]["turns"]
-    ]
-
-
-def _channel(stereo: PcmAudio, channel: int) -> PcmAudio:
-    return PcmAudio(samples=stereo.samples[:, channel : channel + 1], sample_rate=16000)
 
 
 # ---------------------------------------------------------------- a silently dead connection
@@ -146,10 +132,10 @@ async def test_the_microphone_and_another_stream_are_two_channels_with_their_spe
     server: ServerProcess, speech: dict[str, SpeechFixture], tmp_path: Path
 ) -> None:
     fixture = speech["consult_short"]
-    stereo = two_channel(load_audio_file(fixture.path), _turns(fixture))
+    stereo = two_channel(load_audio_file(fixture.path), fixture_turns(fixture.name))
     microphone = tmp_path / "clinician.wav"
-    microphone.write_bytes(encode_wav(_channel(stereo, 0)))
-    patient = encode_wav(_channel(stereo, 1))
+    microphone.write_bytes(encode_wav(one_channel(stereo, 0)))
+    patient = encode_wav(one_channel(stereo, 1))
 
     async def serve_patient(route: Route) -> None:
         await route.fulfill(body=patient, content_type="audio/wav")

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devtools.stereo import TimedTurn, two_channel
+from devtools.stereo import fixture_turns, one_channel, two_channel
 
 from drtranscribe.audio.file import load_audio_file
-from drtranscribe.audio.pcm import PcmAudio
 from drtranscribe.audio.wav import encode_wav
 from tests.browser.extension_harness import EXTENSION_ORIGIN, extension_browser
-from tests.conftest import FIXTURES, ServerProcess, SpeechFixture, start_server, stop_server
+from tests.conftest import ServerProcess, SpeechFixture, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -59,23 +58,12 @@ def service(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
     stop_server(srv)
 
 
-def _sides(fixture: SpeechFixture) -> tuple[PcmAudio, PcmAudio]:
-    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
-    turns = [
-        TimedTurn(t["speaker"], t["start_s"], t["end_s"], t["text"])
-        for t in manifest[fixture.name]["turns"]
-    ]
-    stereo = two_channel(load_audio_file(fixture.path), turns)
-    return tuple(  # type: ignore[return-value]
-        PcmAudio(samples=stereo.samples[:, c : c + 1], sample_rate=stereo.sample_rate)
-        for c in (0, 1)
-    )
-
-
 async def test_the_offscreen_visit_sends_the_call_and_the_microphone_as_two_speakers(
     service: ServerProcess, speech: dict[str, SpeechFixture], tmp_path: Path
 ) -> None:
-    clinician, patient = _sides(speech["consult_short"])
+    fixture = speech["consult_short"]
+    stereo = two_channel(load_audio_file(fixture.path), fixture_turns(fixture.name))
+    clinician, patient = one_channel(stereo, 0), one_channel(stereo, 1)
     microphone = tmp_path / "clinician.wav"
     microphone.write_bytes(encode_wav(clinician))
     async with extension_browser(tmp_path, microphone=microphone) as context:

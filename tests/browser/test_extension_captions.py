@@ -110,17 +110,19 @@ async def _record(base_url: str, session_id: str) -> dict[str, Any]:
     return record
 
 
-async def _counted(base_url: str, status: str, timeout_s: float = 10.0) -> float:
-    """The service's count of caption sources in ``status``, once it has one (the report
-    travels panel -> WebSocket -> service after the panel shows it)."""
+def _count(metrics: str, status: str) -> float:
     pattern = re.compile(rf'^drt_source_problems_total\{{status="{status}"\}} (\S+)$', re.M)
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        while True:
-            found = pattern.search((await client.get("/metrics")).text)
-            if found or asyncio.get_running_loop().time() > deadline:
-                return float(found.group(1)) if found else 0.0
-            await asyncio.sleep(0.1)  # polling the service's counter, with a deadline
+    found = pattern.search(metrics)
+    return float(found.group(1)) if found else 0.0
+
+
+async def _counted(server: ServerProcess, status: str, *, after: int = 0) -> float:
+    """The service's count of caption sources in ``status``, once it has logged such a
+    report (log line index ``after`` on: the report travels panel -> WebSocket -> service
+    after the panel shows it; the counter moves in the same step as the log line)."""
+    await asyncio.to_thread(server.wait_for_line, f'"status": "{status}"', after=after)
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        return _count((await client.get("/metrics")).text, status)
 
 
 async def test_captions_shown_in_meet_become_the_visits_transcript_and_note(
@@ -167,7 +169,7 @@ async def test_a_meet_page_change_is_shown_in_the_panel_and_counted_by_the_servi
         await expect(
             panel.get_by_role("button", name="Use the call's audio instead")
         ).to_be_visible()
-        assert await _counted(service.http_url, "captions_not_found") >= 1
+        assert await _counted(service, "captions_not_found") >= 1
         await _end(panel)
     record = await _record(service.http_url, session_id)
     assert _runs(record["transcript"]) == _shown(TURNS[:2])  # what was shown is kept
@@ -207,14 +209,16 @@ async def test_captions_gone_quiet_while_the_call_has_sound_or_turned_off_are_sh
             context, serviceUrl=service.http_url, clinician=CLINICIAN, tuning={"quietS": 3}
         )
         await _start(panel)
-        before = await _counted(service.http_url, "captions_quiet", timeout_s=0)
+        async with httpx.AsyncClient(base_url=service.http_url) as client:
+            before = _count((await client.get("/metrics")).text, "captions_quiet")
+        logged = len(service.lines)
         await play(meeting, TURNS[:1])
         await expect(panel.locator("#problem")).to_be_hidden()
         await meeting.evaluate("window.meet.sound()")  # talk, and no captions come
         await expect(panel.locator("#problem")).to_contain_text(
             "has sound but no captions", timeout=15_000
         )
-        assert await _counted(service.http_url, "captions_quiet") > before
+        assert await _counted(service, "captions_quiet", after=logged) > before
         await play(meeting, TURNS[1:2])  # captions again: the warning goes
         await expect(panel.locator("#problem")).to_be_hidden(timeout=10_000)
         await meeting.evaluate("window.meet.captionsOff()")

@@ -186,3 +186,39 @@ async def test_a_new_turn_opening_like_an_old_one_is_a_new_caption(page: Page) -
         "Okay.",
         "I take aspirin",
     ]
+
+
+# ---------------------------------------------------------------- the captions watchdog
+
+HEALTH = """async (steps) => {
+    const { CaptionHealth } = await import('/content/health.js');
+    let now = 0;
+    const reported = [];
+    const health = new CaptionHealth({ now: () => now, notFoundMs: 2000,
+        report: (status) => reported.push([now, status]) });
+    const page = document.implementation.createHTMLDocument('meet');
+    for (const [t, html] of steps) {
+        now = t;
+        page.body.innerHTML = html;
+        health.check(page);
+    }
+    health.stop();
+    return reported;
+}"""
+
+CALL = "<button><i>call_end</i></button>"
+CAPTIONS = (
+    '<div role="region" aria-label="Captions"><div><span>Maria</span><div>Hello</div></div></div>'
+)
+CC_OFF = '<button aria-pressed="false"><i>closed_caption_off</i></button>'
+
+
+async def test_the_watchdog_raises_alarms_in_a_call_only(page: Page) -> None:
+    reported = await page.evaluate(HEALTH, [
+        [0, ""], [5000, ""],  # the lobby: no call, no captions expected
+        [6000, CALL], [7000, CALL], [8000, CALL],  # in the call, no captions for 2 s
+        [9000, CALL + CAPTIONS],  # captions found
+        [10000, CALL + CC_OFF],  # turned off
+        [11000, ""],  # the call left
+    ])  # fmt: skip
+    assert reported == [[8000, "captions_not_found"], [9000, "ok"], [10000, "captions_off"]]

@@ -5,13 +5,12 @@ said what."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from devtools.stereo import TimedTurn, two_channel
+from devtools.stereo import fixture_turns, two_channel
 
 from drtranscribe.audio.file import load_audio_file
 from drtranscribe.audio.pcm import PcmAudio
@@ -25,16 +24,8 @@ pytestmark = pytest.mark.e2e
 ROLES = ("clinician", "patient")
 
 
-def _turns(fixture: SpeechFixture) -> list[TimedTurn]:
-    manifest = json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
-    return [
-        TimedTurn(t["speaker"], t["start_s"], t["end_s"], t["text"])
-        for t in manifest[fixture.name]["turns"]
-    ]
-
-
 def _stereo(fixture: SpeechFixture) -> PcmAudio:
-    return two_channel(load_audio_file(fixture.path), _turns(fixture), ROLES)
+    return two_channel(load_audio_file(fixture.path), fixture_turns(fixture.name), ROLES)
 
 
 def _words(text: str) -> set[str]:
@@ -66,7 +57,7 @@ async def test_the_mixed_channels_make_one_segment_per_turn_with_its_speaker(
     final = await _final(server.ws_url, _stereo(speech["consult_short"]))
     transcript = [s for s in final["transcript"] if s["text"]]
     assert all(re.fullmatch(r"seg-\d{4}(-t\d+)?", s["id"]) for s in transcript)
-    turns = _turns(speech["consult_short"])
+    turns = fixture_turns("consult_short")
     assert [s["speaker"] for s in transcript] == [t.role for t in turns]  # turn by turn
     for segment, turn in zip(transcript, turns, strict=True):
         assert abs(segment["start"] - turn.start_s) < 0.5

@@ -7,13 +7,7 @@ import { showVisit } from "./visit-view.js";
 
 const $ = (id) => document.getElementById(id);
 const model = new LiveModel();
-showVisit(model, {
-  transcript: $("transcript"),
-  transcriptEmpty: $("transcript-empty"),
-  announcer: $("announcer"),
-  note: $("note"),
-  noteEmpty: $("note-empty"),
-});
+showVisit(model);
 let session = null;
 let apiKey = null; // in memory only: never stored, never in a URL
 let capture = null;

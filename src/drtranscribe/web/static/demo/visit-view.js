@@ -5,9 +5,21 @@
 import { renderNote } from "./note-view.js";
 import { TranscriptView } from "./transcript-view.js";
 
-/** Show `model` in `elements` ({transcript, transcriptEmpty, announcer, note, noteEmpty});
- *  returns the TranscriptView. */
-export function showVisit(model, elements) {
+/** The page's elements, by the ids the demo page and the extension's panel share. */
+function byId(doc) {
+  const $ = (id) => doc.getElementById(id);
+  return {
+    transcript: $("transcript"),
+    transcriptEmpty: $("transcript-empty"),
+    announcer: $("announcer"),
+    note: $("note"),
+    noteEmpty: $("note-empty"),
+  };
+}
+
+/** Show `model` in `elements` ({transcript, transcriptEmpty, announcer, note, noteEmpty};
+ *  by default the page's elements of those ids); returns the TranscriptView. */
+export function showVisit(model, elements = byId(document)) {
   const transcript = new TranscriptView({
     list: elements.transcript,
     empty: elements.transcriptEmpty,
